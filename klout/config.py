@@ -1,0 +1,344 @@
+"""Typed, frozen configuration: `conf/default.yaml`, then overlays, then `--set key.path=value` overrides.
+
+The dataclasses below declare the shape, the types and the allowed ranges; the values (and a comment on each)
+live in `conf/default.yaml`, the single source of defaults. Everything is validated before Spark starts, and
+any problem raises `ConfigError` naming the key path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+from klout.errors import ConfigError
+
+
+def spec(**bounds: Any):
+    """A required dataclass field with numeric bounds (`ge`, `gt`, `le`, `lt`) that the loader checks."""
+    return field(metadata={"bounds": bounds})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Schema of the configuration. No defaults here: conf/default.yaml holds every value.
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    app_name: str
+    master: str
+    driver_memory: str
+    shuffle_partitions: int = spec(ge=1)
+    delta_package: str
+    delta_snapshot_partitions: int = spec(ge=1)
+    ui_enabled: bool
+    checkpoint_dir: Optional[str]
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"]
+    conf: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class HiggsConfig:
+    network: str
+
+
+@dataclass(frozen=True)
+class KloutOpendataConfig:
+    network_codes: Mapping[str, str]
+    actions: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_future_seconds: int = spec(ge=0)
+    epoch_millis_threshold: float = spec(gt=0)
+    event_id_hash_chars: int = spec(ge=16, le=64)
+    higgs: HiggsConfig
+    klout_opendata: KloutOpendataConfig
+
+
+@dataclass(frozen=True)
+class SynthNetworkConfig:
+    account_probability: float = spec(ge=0.0, le=1.0)
+    activity_share: float = spec(gt=0.0)
+    actions: Mapping[str, float] = spec(ge=0.0)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    seed: int
+    people: int = spec(ge=10)
+    days: int = spec(ge=1)
+    start_date: dt.date
+    interactions_per_day: int = spec(ge=1)
+    communities: int = spec(ge=1)
+    community_affinity: float = spec(ge=0.0, le=1.0)
+    influence_alpha: float = spec(gt=0.0)
+    activity_alpha: float = spec(gt=0.0)
+    celebrities: int = spec(ge=0)
+    celebrity_boost: float = spec(ge=1.0)
+    bot_share: float = spec(ge=0.0, lt=1.0)
+    ring_size: int = spec(ge=2)
+    ring_reactions_per_bot_per_day: int = spec(ge=0)
+    bought_followers: int = spec(ge=0)
+    link_probability: float = spec(ge=0.0, le=1.0)
+    followers_per_influence: float = spec(gt=0.0)
+    posts_per_day: float = spec(gt=0.0)
+    content_types: Mapping[str, float] = spec(ge=0.0)
+    networks: Mapping[str, SynthNetworkConfig]
+
+
+@dataclass(frozen=True)
+class Config:
+    warehouse: str
+    spark: SparkConfig
+    networks: Mapping[str, float] = spec(ge=0.0)
+    actions: Mapping[str, float] = spec(ge=0.0)
+    action_aliases: Mapping[str, str]
+    content_types: Mapping[str, float] = spec(ge=0.0)
+    ingest: IngestConfig
+    synth: SynthConfig
+
+    def __post_init__(self) -> None:
+        """Cross-references: every alias, adapter and synthetic network or action must name a declared one."""
+        nets, acts = ("a network (networks.*)", self.networks), ("a canonical action (actions.*)", self.actions)
+        _check_refs("action_aliases", self.action_aliases, *acts)
+        _check_refs("ingest.higgs", {"network": self.ingest.higgs.network}, *nets)
+        _check_refs("ingest.klout_opendata.network_codes", self.ingest.klout_opendata.network_codes, *nets)
+        _check_refs("ingest.klout_opendata.actions", {k: k for k in self.ingest.klout_opendata.actions}, *nets)
+        _check_refs("synth.networks", {k: k for k in self.synth.networks}, *nets)
+        for net, cfg in self.synth.networks.items():
+            _check_refs(f"synth.networks.{net}.actions", {k: k for k in cfg.actions}, *acts)
+        _check_refs("synth.content_types", {k: k for k in self.synth.content_types},
+                    "a content type (content_types.*)", self.content_types)
+
+    def canonical_action(self, label: str) -> str:
+        """The canonical action for a raw label (an alias or already canonical)."""
+        return self.action_aliases.get(label, label)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse).expanduser().resolve()
+
+    def fingerprint(self) -> str:
+        """Stable hash of the effective configuration, recorded beside outputs so reruns can be compared."""
+        return hashlib.sha256(json.dumps(to_plain(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check_refs(section: str, refs: Mapping[str, str], what: str, allowed: Mapping) -> None:
+    """Fail on the first `section.key = value` whose value is not a key of `allowed`."""
+    for key, value in refs.items():
+        if value not in allowed:
+            raise ConfigError(f"{section}.{key} = {value!r}: not {what}; allowed: {', '.join(sorted(allowed))}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Loading: files → merged plain dict → typed objects.
+# ---------------------------------------------------------------------------------------------------------------------
+
+CONF_DIR_ENV = "KLOUT_CONF_DIR"
+
+
+def default_conf_dir() -> Path:
+    """Where `default.yaml` lives: $KLOUT_CONF_DIR, else the checkout's `conf/`, else `./conf`."""
+    if os.environ.get(CONF_DIR_ENV):
+        return Path(os.environ[CONF_DIR_ENV])
+    beside_package = Path(__file__).resolve().parent.parent / "conf"
+    if (beside_package / "default.yaml").is_file():
+        return beside_package
+    return Path.cwd() / "conf"
+
+
+def load_config(files: list[str] | tuple[str, ...] = (), sets: list[str] | tuple[str, ...] = (),
+                conf_dir: Path | None = None) -> Config:
+    """Merge default.yaml, each overlay file in order, then each `key.path=value`; validate into a `Config`."""
+    base = (conf_dir or default_conf_dir()) / "default.yaml"
+    merged = _read_yaml(base)
+    for f in files:
+        _deep_merge(merged, _read_yaml(Path(f)), prefix="")
+    for s in sets:
+        _apply_set(merged, s)
+    return build(Config, merged, "")
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, ValueError) as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _deep_merge(into: dict, overlay: dict, prefix: str) -> None:
+    for k, v in overlay.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _deep_merge(into[k], v, f"{prefix}{k}.")
+        else:
+            into[k] = v
+
+
+def _apply_set(merged: dict, assignment: str) -> None:
+    """Apply one `key.path=value`. The value is YAML (so `true`, `3`, `[a, b]` have types) unless the key is a string
+    setting. Under a mapping of scalars (like `spark.conf`) the rest of the path is one key, dots included."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected key.path=value")
+    parts, leaf_type = _split_key(key.strip())
+    if _unwrap_optional(leaf_type) is str:
+        value: Any = None if leaf_type is not str and raw in ("null", "~") else raw
+    else:
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except (yaml.YAMLError, ValueError) as e:
+            raise ConfigError(f"--set {assignment!r}: value is not valid YAML: {e}") from e
+    node = merged
+    for i, p in enumerate(parts[:-1]):
+        nxt = node.get(p)
+        if nxt is None:
+            nxt = node[p] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _split_key(key: str) -> tuple[list[str], Any]:
+    """Split a dotted key along the Config schema; return the parts and the leaf's type (None when unknown)."""
+    tp: Any = Config
+    parts = key.split(".")
+    for i, name in enumerate(parts):
+        tp = _unwrap_optional(tp)
+        if dataclasses.is_dataclass(tp):
+            tp = typing.get_type_hints(tp).get(name)
+        elif typing.get_origin(tp) in (Mapping, dict):
+            value_type = typing.get_args(tp)[1]
+            scalar = _unwrap_optional(value_type)
+            if not dataclasses.is_dataclass(scalar) and typing.get_origin(scalar) not in (Mapping, dict):
+                return parts[:i] + [".".join(parts[i:])], value_type
+            tp = value_type
+        else:
+            return parts, None
+        if tp is None:
+            return parts, None
+    return parts, tp
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return " or ".join(_describe(a) for a in args) + " or null"
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(tp))
+    if origin in (Mapping, dict):
+        return f"a mapping of names to {_describe(typing.get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
+        return "a section with keys " + ", ".join(f.name for f in dataclasses.fields(tp))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            dt.date: "a date (YYYY-MM-DD)"}.get(tp, str(tp))
+
+
+def _bounds_text(bounds: dict) -> str:
+    ops = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return " and ".join(f"{ops[k]} {v}" for k, v in bounds.items())
+
+
+def build(tp: Any, value: Any, path: str, bounds: dict | None = None) -> Any:
+    """Convert a plain YAML value into type `tp`, raising ConfigError with `path` on any mismatch."""
+    where = path or "<root>"
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return None if value is None else build(_unwrap_optional(tp), value, path, bounds)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} = {value!r}: must be {_describe(tp)}")
+        fields = {f.name: f for f in dataclasses.fields(tp)}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ConfigError(f"{_join(path, unknown[0])}: unknown key; allowed keys under {where}: "
+                              f"{', '.join(fields)}")
+        hints = typing.get_type_hints(tp)
+        kwargs = {}
+        for name, f in fields.items():
+            if name not in value:
+                raise ConfigError(f"{_join(path, name)}: missing; expected {_describe(hints[name])}")
+            kwargs[name] = build(hints[name], value[name], _join(path, name), f.metadata.get("bounds"))
+        return tp(**kwargs)
+    if origin in (Mapping, dict):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} = {value!r}: must be {_describe(tp)}")
+        _, vt = typing.get_args(tp)
+        return types.MappingProxyType({str(k): build(vt, v, _join(path, str(k)), bounds) for k, v in value.items()})
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{where} = {value!r}: must be one of {', '.join(map(str, allowed))}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r}: must be true or false")
+        return value
+    if tp in (int, float):
+        ok = isinstance(value, int) if tp is int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok:
+            raise ConfigError(f"{where} = {value!r}: must be {_describe(tp)}"
+                              + (f" {_bounds_text(bounds)}" if bounds else ""))
+        value = tp(value)
+        ops = {"ge": value.__ge__, "gt": value.__gt__, "le": value.__le__, "lt": value.__lt__}
+        for op, limit in (bounds or {}).items():
+            if not ops[op](limit):
+                raise ConfigError(f"{where} = {value!r}: out of range; must be {_describe(tp)} {_bounds_text(bounds)}")
+        return value
+    if tp is str:
+        if not isinstance(value, str) or value == "":
+            raise ConfigError(f"{where} = {value!r}: must be a non-empty string")
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{where} = {value!r}: must be a date (YYYY-MM-DD)") from None
+    raise TypeError(f"unsupported config type {tp!r} at {where}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def to_plain(obj: Any) -> Any:
+    """The inverse of `build`: plain dicts, lists and scalars (for printing and hashing)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    return obj

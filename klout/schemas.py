@@ -1,0 +1,97 @@
+"""Every schema of the product in one place: canonical inputs and the Delta tables klout writes.
+
+Canonical input columns arrive as strings (CSV, JSON lines) or typed (Parquet); ingest parses them into the
+typed table schemas below. `REQUIRED_*` lists which input columns a source must have.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+
+def _schema(*fields: tuple[str, object, bool]) -> StructType:
+    return StructType([StructField(name, dtype, nullable) for name, dtype, nullable in fields])
+
+
+# ---- canonical inputs: column names a source provides (all read as strings, then parsed) -------------------------
+
+INTERACTION_COLUMNS = ("network", "actor_id", "target_id", "action", "ts", "content_id", "content_type", "event_id")
+INTERACTION_REQUIRED = ("network", "actor_id", "target_id", "action", "ts")
+
+PROFILE_COLUMNS = ("network", "user_id", "snapshot_date", "followers", "following", "lists", "posts", "verified",
+                   "created_at", "title_seniority", "external_authority", "spam_follower_share",
+                   "inactive_follower_share")
+PROFILE_REQUIRED = ("network", "user_id", "snapshot_date")
+
+IDENTITY_COLUMNS = ("person_id", "network", "user_id")
+IDENTITY_REQUIRED = IDENTITY_COLUMNS
+
+# ---- Delta tables ------------------------------------------------------------------------------------------------
+
+# bronze/interactions: one row per distinct event, partitioned by event_date.
+INTERACTIONS = _schema(
+    ("event_id", StringType(), False),       # source id, or a SHA-256 prefix of the canonical fields
+    ("network", StringType(), False),        # a key of `networks` in config
+    ("actor_id", StringType(), False),       # who reacted (network-local user id)
+    ("target_id", StringType(), False),      # whose content or account received the reaction
+    ("action", StringType(), False),         # canonical action (a key of `actions`)
+    ("ts", TimestampType(), False),          # event time, UTC
+    ("content_id", StringType(), True),      # the post reacted to, when known
+    ("content_type", StringType(), True),    # a key of `content_types`, when known
+    ("source", StringType(), False),         # where the row was ingested from (file or directory)
+    ("ingested_at", TimestampType(), False),  # when the row first landed
+    ("event_date", DateType(), False),       # partition: UTC date of ts
+)
+
+# bronze/profiles_history: every snapshot ever ingested, one row per (network, user_id, snapshot_date).
+PROFILES = _schema(
+    ("network", StringType(), False),
+    ("user_id", StringType(), False),
+    ("snapshot_date", DateType(), False),
+    ("followers", LongType(), True),
+    ("following", LongType(), True),
+    ("lists", LongType(), True),              # list memberships
+    ("posts", LongType(), True),              # posts authored to date
+    ("verified", BooleanType(), True),
+    ("created_at", TimestampType(), True),    # account creation time
+    ("title_seniority", StringType(), True),  # job title or level, mapped to a number by the features step
+    ("external_authority", DoubleType(), True),  # e.g. Wikipedia page rank, >= 0
+    ("spam_follower_share", DoubleType(), True),      # share of followers known to be spam, in [0, 1]
+    ("inactive_follower_share", DoubleType(), True),  # share of followers known to be inactive, in [0, 1]
+    ("source", StringType(), False),
+    ("ingested_at", TimestampType(), False),
+)
+PROFILE_KEY = ("network", "user_id", "snapshot_date")
+# bronze/profiles_latest has the same columns, one row per (network, user_id): the newest snapshot.
+PROFILE_LATEST_KEY = ("network", "user_id")
+
+# bronze/identities: which person owns which account; accounts absent here are their own person.
+IDENTITIES = _schema(
+    ("network", StringType(), False),
+    ("user_id", StringType(), False),
+    ("person_id", StringType(), False),
+    ("source", StringType(), False),
+    ("ingested_at", TimestampType(), False),
+)
+IDENTITY_KEY = ("network", "user_id")
+
+# bronze/quarantine: rejected input rows with the raw record and the reason, never silently dropped.
+QUARANTINE = _schema(
+    ("quarantine_id", StringType(), False),  # SHA-256 of (kind, source, reason, raw): reruns do not duplicate
+    ("kind", StringType(), False),           # interactions | profiles | identities
+    ("source", StringType(), False),
+    ("reason", StringType(), False),         # see klout.ingest.validate for the closed list
+    ("raw", StringType(), False),            # the record as read (line, or JSON of the parsed columns)
+    ("occurrences", LongType(), False),      # identical rejected records in the source
+    ("event_date", DateType(), True),        # UTC date of the record's time when it parsed, for per-day shares
+    ("ingested_at", TimestampType(), False),
+)
