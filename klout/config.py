@@ -97,6 +97,11 @@ class SynthConfig:
     posts_per_day: float = spec(gt=0.0)
     content_types: Mapping[str, float] = spec(ge=0.0)
     networks: Mapping[str, SynthNetworkConfig]
+    partitions: int = spec(ge=0)
+    slot_resolution: float = spec(gt=0.0)
+    elite_share: float = spec(ge=0.0, le=1.0)
+    elite_affinity: float = spec(ge=0.0, le=1.0)
+    follower_sigma: float = spec(ge=0.0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""`python -m klout` is the `klout` command."""
+
+import sys
+
+from klout.cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""The `klout` command line: one entry point, one subcommand per step.
+
+Configuration is loaded and validated before Spark starts; failures map to exit codes
+0 success, 2 usage or config error, 3 missing or invalid input, 4 data-quality gate failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from typing import Callable, Sequence
+
+import yaml
+
+from klout.config import Config, load_config, to_plain
+from klout.errors import EXIT_OK, EXIT_USAGE, KloutError
+from klout.progress import setup_logging
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration")
+    g.add_argument("--conf", action="append", default=[], metavar="FILE",
+                   help="YAML overlay on conf/default.yaml (repeatable; later wins)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="sets",
+                   help="override one config key, e.g. --set spark.shuffle_partitions=16 (repeatable)")
+    g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="klout", description="Open, explainable influence scoring on Spark + Delta.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    from klout.ingest.readers import FORMATS, KINDS
+
+    p = sub.add_parser("ingest", help="load interactions, profiles or identity links into bronze Delta tables",
+                       description="Read a source, validate it, MERGE good rows into bronze and bad rows (with a "
+                                   "reason) into the quarantine table. Rerunning the same source changes nothing.")
+    p.add_argument("--source", required=True, metavar="PATH", help="file or directory (local path or URI)")
+    p.add_argument("--format", choices=FORMATS, help="source format (default: guessed from the name)")
+    p.add_argument("--kind", choices=KINDS, default="interactions", help="what the source holds")
+    p.add_argument("--network", metavar="NAME", help="network for rows that carry none (adapters: all rows)")
+    _common(p)
+    p.set_defaults(run=_cmd_ingest)
+
+    p = sub.add_parser("generate", help="write a synthetic world (interactions, profiles, identities, truth)",
+                       description="Generate a deterministic synthetic world with Spark from the `synth` config "
+                                   "section and write it as Parquet in the canonical schemas.")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (overwritten)")
+    p.add_argument("--ingest", action="store_true", help="also ingest the world into the warehouse")
+    _common(p)
+    p.set_defaults(run=_cmd_generate)
+
+    p = sub.add_parser("summary", help="print what the warehouse holds (rows per day, network, action; quarantine)")
+    _common(p)
+    p.set_defaults(run=_cmd_summary)
+
+    p = sub.add_parser("config", help="print the effective configuration (no Spark)")
+    p.add_argument("--get", metavar="KEY.PATH", help="print one value only")
+    _common(p)
+    p.set_defaults(run=_cmd_config, needs_spark=False)
+
+    p = sub.add_parser("doctor", help="check that Spark starts and Delta tables can be written and read")
+    _common(p)
+    p.set_defaults(run=_cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        cfg = load_config(args.conf, args.sets)
+        if not getattr(args, "needs_spark", True):
+            return args.run(None, cfg, args)
+        from klout.session import get_spark
+
+        return args.run(get_spark(cfg), cfg, args)
+    except KloutError as e:
+        print(f"klout: error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+# ---- subcommands: parse → call the library → print; no logic of their own -------------------------------------
+
+
+def _cmd_ingest(spark, cfg: Config, args) -> int:
+    from klout.ingest.run import ingest
+
+    r = ingest(spark, cfg, args.source, args.format, args.kind, args.network)
+    print(f"{r.kind} from {r.source} ({r.format}): read {r.rows_read:,}, accepted {r.accepted:,}, "
+          f"inserted {r.inserted:,}, updated {r.updated:,}, unchanged {r.unchanged:,}, "
+          f"quarantined {sum(r.quarantined.values()):,} in {r.seconds:.1f}s")
+    for reason, n in sorted(r.quarantined.items()):
+        print(f"  quarantined {n:,}: {reason}")
+    return EXIT_OK
+
+
+def _cmd_generate(spark, cfg: Config, args) -> int:
+    from klout.synth import generate_world, write_world
+
+    counts = write_world(generate_world(spark, cfg), args.out)
+    for name, n in counts.items():
+        print(f"{name}: {n:,} rows")
+    if args.ingest:
+        from klout.ingest.run import ingest
+
+        for kind, sub in (("identities", "identities"), ("profiles", "profiles"), ("interactions", "interactions")):
+            r = ingest(spark, cfg, f"{args.out.rstrip('/')}/{sub}", "parquet", kind)
+            print(f"ingested {kind}: inserted {r.inserted:,}, quarantined {sum(r.quarantined.values()):,}")
+    return EXIT_OK
+
+
+def _cmd_summary(spark, cfg: Config, args) -> int:
+    from klout.summary import warehouse_summary
+
+    for title, headers, rows in warehouse_summary(spark, cfg):
+        print(f"\n{title}")
+        print(format_table(headers, rows))
+    return EXIT_OK
+
+
+def _cmd_config(_spark, cfg: Config, args) -> int:
+    plain = to_plain(cfg)
+    if args.get:
+        node = plain
+        for part in args.get.split("."):
+            if not isinstance(node, dict) or part not in node:
+                print(f"klout: error: no config key {args.get}", file=sys.stderr)
+                return EXIT_USAGE
+            node = node[part]
+        print(node if not isinstance(node, (dict, list)) else yaml.safe_dump(node, sort_keys=False).rstrip())
+    else:
+        print(yaml.safe_dump(plain, sort_keys=False).rstrip())
+    return EXIT_OK
+
+
+def _cmd_doctor(spark, cfg: Config, args) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        spark.range(3).write.format("delta").save(f"{tmp}/t")
+        n = spark.read.format("delta").load(f"{tmp}/t").count()
+    print(f"ok: spark {spark.version}, master {spark.sparkContext.master}, delta read back {n} rows "
+          f"({spark.conf.get('spark.jars.packages', 'jars from spark-submit')})")
+    return EXIT_OK
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Plain aligned text table; numbers right-aligned with thousands separators."""
+    def cell(v: object) -> str:
+        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else ("" if v is None else str(v))
+    text = [[cell(v) for v in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(r[i], (int, float)) for r in rows) and rows for i in range(len(headers))]
+    fmt: Callable[[str, int], str] = lambda s, i: s.rjust(widths[i]) if numeric[i] else s.ljust(widths[i])
+    lines = ["  ".join(fmt(h, i) for i, h in enumerate(headers)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(fmt(v, i) for i, v in enumerate(r)) for r in text]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

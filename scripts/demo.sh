@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# End to end on the bundled real data: bootstrap (idempotent), ingest the SNAP Higgs Twitter week and both Klout
+# open-data samples into a local Delta warehouse (./warehouse), then print what was loaded and quarantined.
+# Rerunning it changes no table. Data directory: $KLOUT_DATA (default ../shared/data beside the project).
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+DATA="${KLOUT_DATA:-$ROOT/../shared/data}"
+[ -d "$DATA" ] || die "data directory not found: $DATA (set KLOUT_DATA)"
+
+klout ingest --source "$DATA/higgs/higgs-activity_time.txt.gz" --format higgs "$@"
+klout ingest --source "$DATA/klout_opendata" --format klout-opendata "$@"
+klout summary -q "$@"
