@@ -31,7 +31,7 @@ class Draws:
 
     def uniform(self, salt: str, *keys: Column | str) -> Column:
         """Uniform on [0, 1) with 53 bits: the hash's low 53 bits divided by 2^53."""
-        return F.bitwise_and(self.hash(salt, *keys), F.lit(_MANTISSA)).cast("double") / F.lit(_TWO_53)
+        return self.hash(salt, *keys).bitwiseAND(F.lit(_MANTISSA)).cast("double") / F.lit(_TWO_53)
 
     def normal(self, salt: str, *keys: Column | str) -> Column:
         """Standard normal by Box-Muller from two independent uniforms (1 - u keeps the log finite)."""
@@ -77,15 +77,19 @@ def slot_table(draws: Draws, df: DataFrame, cell: Sequence[str], weight: str, or
     keys = list(cell)
     scaled = F.col(weight) * F.lit(float(resolution))
     k = F.greatest(F.lit(1), F.floor(scaled + draws.uniform(salt + ":round", *order)).cast("long"))
-    df = df.withColumn("_k", k).withColumn("_bucket", F.pmod(draws.hash(salt + ":bucket", *order), F.lit(buckets)))
+    df = df.withColumns({"_k": k, "_bucket": F.pmod(draws.hash(salt + ":bucket", *order), F.lit(buckets))})
     run = Window.partitionBy(*keys, "_bucket").orderBy(*order).rowsBetween(Window.unboundedPreceding, 0)
     df = df.withColumn("_local", F.sum("_k").over(run) - F.col("_k"))
-    per_bucket = df.groupBy(*keys, "_bucket").agg(F.sum("_k").alias("_bucket_slots"))
-    before = Window.partitionBy(*keys).orderBy("_bucket").rowsBetween(Window.unboundedPreceding, -1)
-    offsets = per_bucket.withColumn("_offset", F.coalesce(F.sum("_bucket_slots").over(before), F.lit(0)))
-    cells = per_bucket.groupBy(*keys).agg(F.sum("_bucket_slots").alias("slots"))
     payload = [c for c in df.columns if c not in (*keys, "_k", "_bucket", "_local")]
-    slots = (df.join(F.broadcast(offsets.select(*keys, "_bucket", "_offset")), [*keys, "_bucket"])
-             .withColumn("_i", F.explode(F.sequence(F.lit(0).cast("long"), F.col("_k") - 1)))
+    if buckets == 1:  # one bucket per cell: no offsets to add (saves a window and a broadcast)
+        cells = df.groupBy(*keys).agg(F.sum("_k").alias("slots"))
+        df = df.withColumn("_offset", F.lit(0).cast("long"))
+    else:
+        per_bucket = df.groupBy(*keys, "_bucket").agg(F.sum("_k").alias("_bucket_slots"))
+        before = Window.partitionBy(*keys).orderBy("_bucket").rowsBetween(Window.unboundedPreceding, -1)
+        offsets = per_bucket.withColumn("_offset", F.coalesce(F.sum("_bucket_slots").over(before), F.lit(0)))
+        cells = per_bucket.groupBy(*keys).agg(F.sum("_bucket_slots").alias("slots"))
+        df = df.join(F.broadcast(offsets.select(*keys, "_bucket", "_offset")), [*keys, "_bucket"])
+    slots = (df.withColumn("_i", F.explode(F.sequence(F.lit(0).cast("long"), F.col("_k") - 1)))
              .select(*keys, (F.col("_offset") + F.col("_local") + F.col("_i")).alias("slot"), *payload))
     return slots, cells

@@ -61,22 +61,23 @@ def honest(spark: SparkSession, plan: Plan, accounts_df: DataFrame) -> DataFrame
                    & F.col("slots1").isNotNull())
 
     events = (spark.range(0, s.days * s.interactions_per_day, numPartitions=plan.partitions)
-              .withColumnRenamed("id", "eid")
-              .withColumn("day", (eid / F.lit(s.interactions_per_day)).cast("int"))
-              .withColumn("network", _network_of_index(plan, F.pmod(eid, F.lit(s.interactions_per_day)))))
+              .select(F.col("id").alias("eid"))
+              .select("eid", (eid / F.lit(s.interactions_per_day)).cast("int").alias("day"),
+                      _network_of_index(plan, F.pmod(eid, F.lit(s.interactions_per_day))).alias("network")))
     events = (events.join(F.broadcast(r_cells), "network")
-              .withColumn("slot", F.floor(d.uniform("reactor", eid) * F.col("slots")).cast("long"))
-              .drop("slots")
+              .select("eid", "day", "network",
+                      F.floor(d.uniform("reactor", eid) * F.col("slots")).cast("long").alias("slot"))
               .join(r_slots.select("network", "slot", F.col("p").alias("actor_p"), F.col("user_id").alias("actor_id"),
                                    F.col("community").alias("actor_community"), F.col("elite").alias("actor_elite")),
                     ["network", "slot"])
-              .withColumn("community", F.when((d.uniform("affinity", eid) < F.lit(s.community_affinity))
-                                              | F.lit(c == 1), own).otherwise(other))
+              .select("eid", "day", "network", "actor_p", "actor_id", "actor_elite",
+                      F.when((d.uniform("affinity", eid) < F.lit(s.community_affinity)) | F.lit(c == 1), own)
+                      .otherwise(other).alias("community"))
               .join(F.broadcast(t_totals), ["network", "community"])
-              .withColumn("tier", F.when(wants_elite, F.lit(1)).otherwise(F.lit(0)))
-              .withColumn("slot", F.floor(d.uniform("target", eid)
-                                          * F.when(wants_elite, F.col("slots1")).otherwise(F.col("slots0")))
-                          .cast("long"))
+              .select("eid", "day", "network", "community", "actor_p", "actor_id",
+                      F.when(wants_elite, F.lit(1)).otherwise(F.lit(0)).alias("tier"),
+                      F.floor(d.uniform("target", eid) * F.when(wants_elite, F.col("slots1"))
+                              .otherwise(F.col("slots0"))).cast("long").alias("slot"))
               .join(t_slots.select("network", "community", "tier", "slot", F.col("p").alias("target_p"),
                                    F.col("user_id").alias("target_id")),
                     ["network", "community", "tier", "slot"])
@@ -100,9 +101,9 @@ def ring(spark: SparkSession, plan: Plan) -> DataFrame | None:
     mate = F.pmod(pos + 1 + F.floor(d.uniform("ring_mate", eid) * (s.ring_size - 1)).cast("long"),
                   F.lit(s.ring_size))
     burst = F.floor(d.uniform("ring_burst", F.col("ring"), F.col("day")) * (23 * 3600 * 1_000_000))
-    return (spark.range(0, plan.n_bots * per_bot, numPartitions=plan.partitions).withColumnRenamed("id", "eid")
-            .withColumn("ring", ring_no)
-            .withColumn("day", day)
+    return (spark.range(0, plan.n_bots * per_bot, numPartitions=plan.partitions)
+            .select(F.col("id").alias("eid"))
+            .select("eid", ring_no.alias("ring"), day.alias("day"))
             .withColumn("network", plan.ring_network(F.col("ring")))
             .select("eid", F.lit("ring").alias("kind"), "day", "network",
                     plan.user_id(F.col("network"), F.lit(plan.first_bot) + b).alias("actor_id"),

@@ -9,6 +9,8 @@ follow the hidden influence with noise, so scoring has something to find and som
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -100,14 +102,11 @@ def people(spark: SparkSession, plan: Plan) -> DataFrame:
     community = F.when(is_bot, plan.ring_community(F.col("ring"))).otherwise(
         F.floor(d.uniform("community", p) * s.communities).cast("int"))
     return (spark.range(0, s.people, numPartitions=plan.partitions).withColumnRenamed("id", "p")
-            .withColumn("is_bot", is_bot)
-            .withColumn("ring", ring)
-            .withColumn("is_celebrity", is_celebrity)
-            .withColumn("influence", influence)
-            .withColumn("activity", activity)
-            .withColumn("elite", ~is_bot & (is_celebrity | (base >= F.lit(plan.elite_threshold))))
-            .withColumn("community", community)
-            .withColumn("person_id", F.format_string("p%07d", p)))
+            .withColumns({"is_bot": is_bot, "ring": ring, "is_celebrity": is_celebrity, "influence": influence,
+                          "activity": activity,
+                          "elite": ~is_bot & (is_celebrity | (base >= F.lit(plan.elite_threshold))),
+                          "person_id": F.format_string("p%07d", p)})
+            .withColumn("community", community))
 
 
 def accounts(people_df: DataFrame, plan: Plan) -> DataFrame:
@@ -122,13 +121,12 @@ def accounts(people_df: DataFrame, plan: Plan) -> DataFrame:
     fallback = max(plan.networks, key=lambda n: (s.networks[n].account_probability, n))
     flags = {n: (d.uniform("account", F.lit(n), p) < F.lit(s.networks[n].account_probability))
              | (F.col("is_bot") & (ring_net == F.lit(n))) for n in plan.networks}
-    none = F.not_(F.greatest(*flags.values())) if len(flags) > 1 else ~flags[plan.networks[0]]
+    none = ~functools.reduce(operator.or_, flags.values())
     nets = F.filter(F.array(*[F.when(flags[n] | (none & F.lit(n == fallback)), F.lit(n)) for n in plan.networks]),
                     lambda x: x.isNotNull())
+    linked = (F.size(nets) >= 2) & (d.uniform("link", p) < F.lit(s.link_probability))
     return (people_df
-            .withColumn("n_accounts", F.size(nets))
-            .withColumn("linked", (F.col("n_accounts") >= 2) & (d.uniform("link", p) < F.lit(s.link_probability)))
-            .withColumn("network", F.explode(nets))
+            .select("*", linked.alias("linked"), F.explode(nets).alias("network"))
             .withColumn("user_id", plan.user_id(F.col("network"), p)))
 
 
