@@ -69,6 +69,44 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class SelectivityConfig:
+    enabled: bool
+    free_reactions_per_day: int = spec(ge=1)
+    exponent: float = spec(gt=0.0)
+
+
+@dataclass(frozen=True)
+class PairCapConfig:
+    enabled: bool
+    max_reactions_per_day: int = spec(ge=1)
+
+
+@dataclass(frozen=True)
+class RingConfig:
+    enabled: bool
+    min_reciprocal_share: float = spec(ge=0.0, lt=1.0)
+    floor: float = spec(ge=0.0, le=1.0)
+
+
+@dataclass(frozen=True)
+class AntiGamingConfig:
+    exclude_self_reactions: bool
+    selectivity: SelectivityConfig
+    pair_cap: PairCapConfig
+    rings: RingConfig
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    window_days: int = spec(ge=1, le=3650)
+    half_life_days: float = spec(gt=0.0)
+    unknown_content_weight: float = spec(ge=0.0)
+    default_reactor_influence: float = spec(gt=0.0)
+    title_seniority: Mapping[str, float] = spec(ge=0.0)
+    anti_gaming: AntiGamingConfig
+
+
+@dataclass(frozen=True)
 class SynthNetworkConfig:
     account_probability: float = spec(ge=0.0, le=1.0)
     activity_share: float = spec(gt=0.0)
@@ -113,6 +151,7 @@ class Config:
     action_aliases: Mapping[str, str]
     content_types: Mapping[str, float] = spec(ge=0.0)
     ingest: IngestConfig
+    features: FeaturesConfig
     synth: SynthConfig
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ typed table schemas below. `REQUIRED_*` lists which input columns a source must 
 from __future__ import annotations
 
 from pyspark.sql.types import (
+    ArrayType,
     BooleanType,
     DateType,
     DoubleType,
@@ -94,4 +95,67 @@ QUARANTINE = _schema(
     ("occurrences", LongType(), False),      # identical rejected records in the source
     ("event_date", DateType(), True),        # UTC date of the record's time when it parsed, for per-day shares
     ("ingested_at", TimestampType(), False),
+)
+
+# ---- features step (silver: per-day and running state; gold: the features table) -------------------------------
+
+# silver/edges_daily: one day's reactor -> account weights per network, the graph pass's input. No When, no Who:
+# the graph pass decays by age and weighs by the reactor's current influence.
+EDGES_DAILY = _schema(
+    ("date", DateType(), False),             # partition: the reactions' day
+    ("network", StringType(), False),
+    ("actor_id", StringType(), False),       # reactor
+    ("target_id", StringType(), False),      # account that received the reactions
+    ("reactions", LongType(), False),        # raw count of the pair's reactions that day
+    ("weight", DoubleType(), False),         # sum of Where x What x How, times pair_factor x selectivity x ring
+    ("pair_factor", DoubleType(), False),    # repeated-reaction cap: min(1, cap / reactions)
+    ("selectivity", DoubleType(), False),    # reactor's daily-volume factor
+    ("ring", DoubleType(), False),           # mutual-ring factor of the reactor
+    ("reciprocal", BooleanType(), False),    # the target reacted to the actor the same day
+)
+
+# silver/account_daily and silver/feature_state: additive per-account metrics in long form (one row per metric).
+# account_daily holds one day's contribution; feature_state the window's running total as of `date`.
+ACCOUNT_METRICS = _schema(
+    ("date", DateType(), False),             # partition
+    ("network", StringType(), False),
+    ("account_id", StringType(), False),
+    ("metric", StringType(), False),         # see klout.features.dynamic.METRICS
+    ("value", DoubleType(), False),
+)
+
+# gold/features: one row per (account, network) per run date. weighted_<action> columns follow config `actions`.
+FEATURES_BASE = _schema(
+    ("date", DateType(), False),             # partition: run date
+    ("network", StringType(), False),
+    ("account_id", StringType(), False),
+    # long-lasting, from the latest profile snapshot on or before the run date (null when unknown)
+    ("snapshot_date", DateType(), True),
+    ("log_followers", DoubleType(), True),          # ln(1 + followers)
+    ("following_ratio", DoubleType(), True),        # following / max(followers, 1)
+    ("log_lists", DoubleType(), True),              # ln(1 + list memberships)
+    ("account_age_days", DoubleType(), True),       # run date - created_at
+    ("verified", DoubleType(), True),               # 1.0 / 0.0
+    ("title_seniority", DoubleType(), True),        # config features.title_seniority of the title
+    ("external_authority", DoubleType(), True),
+    ("spam_follower_share", DoubleType(), True),
+    ("inactive_follower_share", DoubleType(), True),
+    ("missing_features", ArrayType(StringType()), False),  # names of the long-lasting features that are null
+    # dynamic, over the window ending on the run date (weighted_* decayed by age; counts are plain window counts)
+    ("weighted_reactions", DoubleType(), False),    # Who x When x Where x What x How x anti-gaming, summed
+    ("reactions", DoubleType(), False),             # raw reactions received
+    ("reactor_days", DoubleType(), False),          # distinct reactors per day, summed over the window's days
+    ("reacted_posts", DoubleType(), False),         # distinct posts that received reactions, per day, summed
+    ("posts", DoubleType(), True),                  # posts created in the window: max(profile delta, reacted_posts)
+    ("reactions_per_post", DoubleType(), True),     # weighted_reactions / posts
+    ("outside_circle_share", DoubleType(), True),   # share of weighted reactions from non-reciprocating reactors
+    ("reactions_made", DoubleType(), False),        # the account's own activity: reactions it gave
+)
+
+# gold/account_influence: the graph pass's output per account, network and run date (the next day's "Who").
+ACCOUNT_INFLUENCE = _schema(
+    ("date", DateType(), False),             # partition: run date
+    ("network", StringType(), False),
+    ("account_id", StringType(), False),
+    ("influence", DoubleType(), False),      # normalised so the mean account has 1.0
 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from klout import schemas
@@ -35,7 +36,17 @@ PROFILES_LATEST = Table("bronze/profiles_latest", schemas.PROFILES, schemas.PROF
 IDENTITIES = Table("bronze/identities", schemas.IDENTITIES, schemas.IDENTITY_KEY)
 QUARANTINE = Table("bronze/quarantine", schemas.QUARANTINE, ("quarantine_id",))
 
-ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE)
+EDGES_DAILY = Table("silver/edges_daily", schemas.EDGES_DAILY, ("date", "network", "actor_id", "target_id"), ("date",))
+ACCOUNT_DAILY = Table("silver/account_daily", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"),
+                      ("date",))
+FEATURE_STATE = Table("silver/feature_state", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"),
+                      ("date",))
+FEATURES = Table("gold/features", schemas.FEATURES_BASE, ("date", "network", "account_id"), ("date",))
+ACCOUNT_INFLUENCE = Table("gold/account_influence", schemas.ACCOUNT_INFLUENCE, ("date", "network", "account_id"),
+                          ("date",))
+
+ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE, EDGES_DAILY, ACCOUNT_DAILY,
+       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE)
 
 
 def exists(spark: SparkSession, cfg: Config, table: Table) -> bool:
@@ -74,6 +85,26 @@ def merge(spark: SparkSession, cfg: Config, table: Table, source: DataFrame, *, 
     result = m.whenNotMatchedInsertAll().execute().first()  # one row of this MERGE's own counts
     return {"inserted": int(result["num_inserted_rows"]) if result else 0,
             "updated": int(result["num_updated_rows"]) if result else 0}
+
+
+def replace_partition(spark: SparkSession, cfg: Config, table: Table, df: DataFrame, date) -> int:
+    """Atomically replace the table's `date` partition with `df` (Delta replaceWhere): reruns give the same table.
+
+    Returns the rows written. The table is created on first use with its partitioning."""
+    ensure(spark, cfg, table)
+    cond = f"date = DATE'{date.isoformat()}'"
+    (df.write.format("delta").mode("overwrite").option("replaceWhere", cond)
+     .option("mergeSchema", "true").save(table.path(cfg)))
+    metrics = DeltaTable.forPath(spark, table.path(cfg)).history(1).first()["operationMetrics"] or {}
+    return int(metrics.get("numOutputRows", 0))
+
+
+def partition(spark: SparkSession, cfg: Config, table: Table, date) -> DataFrame | None:
+    """The table's rows of one `date`, or None when the table or the partition does not exist."""
+    if not exists(spark, cfg, table):
+        return None
+    rows = read(spark, cfg, table).where(F.col("date") == F.lit(date))
+    return rows if not rows.isEmpty() else None
 
 
 def values_differ(columns: list[str] | tuple[str, ...]) -> str:

@@ -1,0 +1,112 @@
+"""Dynamic features, incrementally: one day's reactions → that day's edges and per-account metrics → a running,
+decayed window state. A day reads only its own reactions, yesterday's state and the day leaving the window:
+
+    state(D) = state(D-1) × decay(1) + metrics(D) − metrics(D − window) × decay(window)
+
+(counts are not decayed: for them decay is 1). When state(D-1) is absent (first run, or a gap) it is rebuilt from
+the per-day metrics still in the window, so results do not depend on which days were run before.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from klout.config import Config
+from klout.features.weights import (anti_gaming, anti_gaming_factors, counted, daily_decay, exact_sum,
+                                    pair_actions)
+
+# Plain window counts; every other metric (weighted_*) is a decayed sum.
+COUNT_METRICS = ("reactions", "reactor_days", "reacted_posts", "reactions_made")
+_EPSILON = 1e-9  # a decayed metric below this has left the window (what remains is rounding)
+
+
+def metric_names(cfg: Config) -> list[str]:
+    """Every metric the state holds, in a fixed order: weighted totals, per-action weights, counts."""
+    return (["weighted_reactions", "outside_circle_weight"] + [f"weighted_{a}" for a in cfg.actions]
+            + list(COUNT_METRICS))
+
+
+def is_decayed(metric: F.Column) -> F.Column:
+    return ~metric.isin(*COUNT_METRICS)
+
+
+def day_edges_and_metrics(events: DataFrame, cfg: Config, who: DataFrame | None) -> tuple[DataFrame, DataFrame]:
+    """One day's reactions (bronze rows) → (edges, metrics in long form, both without the date column).
+
+    `who` is the previous graph pass's influence (network, account_id, influence), or None for the default.
+    """
+    pa = pair_actions(events, cfg)
+    pairs = (pa.groupBy("network", "actor_id", "target_id")
+             .agg(F.sum("n").alias("n"), exact_sum("base").alias("base")))
+    factors = anti_gaming_factors(pairs, cfg)
+    edges = factors.select("network", "actor_id", "target_id", F.col("n").alias("reactions"),
+                           (F.col("base") * anti_gaming()).alias("weight"), "pair_factor", "selectivity", "ring",
+                           "reciprocal")
+
+    default = F.lit(float(cfg.features.default_reactor_influence))
+    weighted = pa.join(factors.select("network", "actor_id", "target_id", "pair_factor", "selectivity", "ring",
+                                      "reciprocal"), ["network", "actor_id", "target_id"])
+    if who is not None:
+        weighted = weighted.join(who.select("network", F.col("account_id").alias("actor_id"),
+                                            F.col("influence").alias("_who")), ["network", "actor_id"], "left")
+        who_col = F.coalesce("_who", default)
+    else:
+        who_col = default
+    weighted = weighted.withColumn("w", F.col("base") * anti_gaming() * who_col)
+
+    received = weighted.groupBy("network", F.col("target_id").alias("account_id")).agg(
+        exact_sum("w").alias("weighted_reactions"),
+        exact_sum(F.when(~F.col("reciprocal"), F.col("w")).otherwise(0.0)).alias("outside_circle_weight"),
+        *[exact_sum(F.when(F.col("action") == a, F.col("w")).otherwise(0.0)).alias(f"weighted_{a}")
+          for a in cfg.actions],
+        F.sum("n").cast("double").alias("reactions"),
+        F.countDistinct("actor_id").cast("double").alias("reactor_days"),
+    )
+    posts = (counted(events, cfg).where(F.col("content_id").isNotNull())
+             .groupBy("network", F.col("target_id").alias("account_id"))
+             .agg(F.countDistinct("content_id").cast("double").alias("reacted_posts")))
+    made = (pa.groupBy("network", F.col("actor_id").alias("account_id"))
+            .agg(F.sum("n").cast("double").alias("reactions_made")))
+    names = metric_names(cfg)
+    wide = received.join(posts, ["network", "account_id"], "full").join(made, ["network", "account_id"], "full")
+    metrics = (wide.unpivot(["network", "account_id"], [c for c in names if c in wide.columns], "metric", "value")
+               .where(F.col("value").isNotNull() & (F.col("value") != 0)))
+    return edges, metrics
+
+
+def advance(previous: DataFrame, today: DataFrame, leaving: DataFrame, cfg: Config) -> DataFrame:
+    """state(D) from state(D-1), metrics(D) and metrics(D - window), all long-form without the date column."""
+    f = cfg.features
+    step = daily_decay(f)
+    out = daily_decay(f) ** f.window_days
+    parts = [
+        previous.withColumn("value", F.col("value") * F.when(is_decayed(F.col("metric")), step).otherwise(1.0)),
+        today,
+        leaving.withColumn("value", -F.col("value") * F.when(is_decayed(F.col("metric")), out).otherwise(1.0)),
+    ]
+    return _total(parts)
+
+
+def rebuild(dailies: DataFrame, run_date, cfg: Config) -> DataFrame:
+    """state(D) from the per-day metrics (with `date`) of the window ending on D: Σ metrics(d) × decay(D - d)."""
+    f = cfg.features
+    age = F.datediff(F.lit(run_date), F.col("date"))
+    in_window = dailies.where((age >= 0) & (age < f.window_days))
+    weight = F.when(is_decayed(F.col("metric")), F.pow(F.lit(daily_decay(f)), age.cast("double"))).otherwise(1.0)
+    return _total([in_window.withColumn("value", F.col("value") * weight).drop("date")])
+
+
+def _total(parts: list[DataFrame]) -> DataFrame:
+    union = parts[0].select("network", "account_id", "metric", "value")
+    for p in parts[1:]:
+        union = union.unionByName(p.select("network", "account_id", "metric", "value"))
+    return (union.groupBy("network", "account_id", "metric").agg(exact_sum("value").alias("value"))
+            .where(F.abs("value") > _EPSILON))
+
+
+def wide(state: DataFrame, cfg: Config) -> DataFrame:
+    """The long state pivoted to one row per (network, account_id) with a column per metric (0 when absent)."""
+    names = metric_names(cfg)
+    pivoted = state.groupBy("network", "account_id").pivot("metric", names).agg(F.first("value"))
+    return pivoted.fillna(0.0, subset=names)

@@ -1,0 +1,105 @@
+"""The weight of a reaction: the five factors and the anti-gaming factors, all in this one module.
+
+    weight = Who × When × Where × What × How × pair_cap × selectivity × ring
+
+- Where, What, How: per-network, per-content-type and per-action weights from config (`base_weight`).
+- When: 0.5 ** (age_days / half_life_days), age in whole days before the run date (`decay`).
+- Who: the reactor's influence from the previous graph pass (default 1.0) — applied by the features step to
+  account features and, iteratively, by the graph pass to edges.
+- pair_cap: a reactor's reactions to one account on one day count at most `max_reactions_per_day` times.
+- selectivity: a reactor's reactions on a day weigh min(1, (free / volume) ** exponent).
+- ring: a reactor whose reactions that day mostly went to accounts that reacted back to it is down-weighted
+  linearly from 1 at `min_reciprocal_share` to `floor` at a share of 1.
+Every factor is a pure column expression or a pure DataFrame transform of one day's reactions.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from klout.config import Config, FeaturesConfig
+
+EXACT = "decimal(30,12)"  # sums go through exact decimals so results do not depend on partitioning
+
+
+def exact_sum(c: Column | str) -> Column:
+    """Sum of doubles, computed exactly (and so identically however rows are partitioned), back as a double."""
+    return F.sum((F.col(c) if isinstance(c, str) else c).cast(EXACT)).cast("double")
+
+
+def _lookup(weights: dict[str, float], key: Column, default: float) -> Column:
+    m = F.create_map(*[x for k, v in weights.items() for x in (F.lit(k), F.lit(float(v)))])
+    return F.coalesce(F.try_element_at(m, key), F.lit(float(default)))
+
+
+def base_weight(cfg: Config) -> Column:
+    """Where × What × How of each reaction row (columns network, content_type, action)."""
+    where = _lookup(dict(cfg.networks), F.col("network"), 0.0)
+    what = _lookup(dict(cfg.content_types), F.col("content_type"), cfg.features.unknown_content_weight)
+    how = _lookup(dict(cfg.actions), F.col("action"), 0.0)
+    return where * what * how
+
+
+def daily_decay(f: FeaturesConfig) -> float:
+    """The When factor of one day of age."""
+    return 0.5 ** (1.0 / f.half_life_days)
+
+
+def decay(age_days: Column | int, f: FeaturesConfig) -> Column:
+    """When: 0.5 ** (age_days / half_life_days)."""
+    age = age_days if isinstance(age_days, Column) else F.lit(age_days)
+    return F.pow(F.lit(0.5), age.cast("double") / F.lit(f.half_life_days))
+
+
+def counted(events: DataFrame, cfg: Config) -> DataFrame:
+    """The reactions that can count: self-reactions never do (when the switch is on)."""
+    if cfg.features.anti_gaming.exclude_self_reactions:
+        return events.where(F.col("actor_id") != F.col("target_id"))
+    return events
+
+
+def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
+    """One day's reactions per (network, actor, target, action): count `n` and summed base weight `base`."""
+    return (counted(events, cfg).withColumn("_w", base_weight(cfg))
+            .groupBy("network", "actor_id", "target_id", "action")
+            .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base")))
+
+
+def anti_gaming_factors(pairs: DataFrame, cfg: Config) -> DataFrame:
+    """Per (network, actor, target) of one day: n, base, pair_factor, selectivity, ring, reciprocal.
+
+    `pairs` is `pair_actions` summed over actions, or any frame with network, actor_id, target_id, n, base.
+    """
+    ag = cfg.features.anti_gaming
+    cap = ag.pair_cap
+    pair_factor = (F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.col("n"))
+                   if cap.enabled else F.lit(1.0))
+    reverse = pairs.select(F.col("network").alias("_rn"), F.col("target_id").alias("_ra"),
+                           F.col("actor_id").alias("_rt"), F.lit(True).alias("reciprocal"))
+    pairs = (pairs.join(reverse, (F.col("network") == F.col("_rn")) & (F.col("actor_id") == F.col("_ra"))
+                        & (F.col("target_id") == F.col("_rt")), "left")
+             .drop("_rn", "_ra", "_rt")
+             .withColumn("reciprocal", F.coalesce("reciprocal", F.lit(False)))
+             .withColumn("pair_factor", pair_factor))
+    per_reactor = (pairs.groupBy("network", "actor_id")
+                   .agg(F.sum("n").alias("_volume"),
+                        F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).alias("_reciprocated")))
+    sel = ag.selectivity
+    selectivity = (F.least(F.lit(1.0), F.pow(F.lit(float(sel.free_reactions_per_day)) / F.col("_volume"),
+                                            F.lit(sel.exponent)))
+                   if sel.enabled else F.lit(1.0))
+    ring = ag.rings
+    share = F.col("_reciprocated") / F.col("_volume")
+    ring_factor = (F.when(share <= ring.min_reciprocal_share, F.lit(1.0))
+                   .otherwise(F.lit(1.0) - (share - ring.min_reciprocal_share)
+                              / F.lit(1.0 - ring.min_reciprocal_share) * F.lit(1.0 - ring.floor))
+                   if ring.enabled else F.lit(1.0))
+    per_reactor = per_reactor.select("network", "actor_id", selectivity.alias("selectivity"),
+                                     ring_factor.alias("ring"))
+    return pairs.join(per_reactor, ["network", "actor_id"])
+
+
+def anti_gaming() -> Column:
+    """The anti-gaming multiplier of a row carrying pair_factor, selectivity and ring."""
+    return F.col("pair_factor") * F.col("selectivity") * F.col("ring")
