@@ -7,6 +7,7 @@ Configuration is loaded and validated before Spark starts; failures map to exit 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import tempfile
@@ -52,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_generate)
 
+    p = sub.add_parser("features", help="compute the features of a run date (or each date of a range, in order)",
+                       description="Long-lasting and dynamic features for the window ending on each run date: "
+                                   "writes silver/edges_daily, silver/account_daily, silver/feature_state and "
+                                   "gold/features partitions for the date, replacing them atomically.")
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last run date of a backfill (inclusive)")
+    _common(p)
+    p.set_defaults(run=_cmd_features)
+
     p = sub.add_parser("summary", help="print what the warehouse holds (rows per day, network, action; quarantine)")
     _common(p)
     p.set_defaults(run=_cmd_summary)
@@ -65,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_doctor)
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +126,21 @@ def _cmd_generate(spark, cfg: Config, args) -> int:
         for kind, sub in (("identities", "identities"), ("profiles", "profiles"), ("interactions", "interactions")):
             r = ingest(spark, cfg, f"{args.out.rstrip('/')}/{sub}", "parquet", kind)
             print(f"ingested {kind}: inserted {r.inserted:,}, quarantined {sum(r.quarantined.values()):,}")
+    return EXIT_OK
+
+
+def _cmd_features(spark, cfg: Config, args) -> int:
+    from klout.features.run import run_features
+
+    end = args.end or args.date
+    if end < args.date:
+        print(f"klout: error: --end {end} is before --date {args.date}", file=sys.stderr)
+        return EXIT_USAGE
+    day = args.date
+    while day <= end:
+        counts = run_features(spark, cfg, day)
+        print(f"features {day}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        day += dt.timedelta(days=1)
     return EXIT_OK
 
 
