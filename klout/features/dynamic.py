@@ -37,16 +37,25 @@ def day_edges_and_metrics(events: DataFrame, cfg: Config, who: DataFrame | None)
     `who` is the previous graph pass's influence (network, account_id, influence), or None for the default.
     """
     pa = pair_actions(events, cfg)
+    edges = day_edges(pa, cfg)
+    return edges, day_metrics(pa, edges, events, cfg, who)
+
+
+def day_edges(pa: DataFrame, cfg: Config) -> DataFrame:
+    """Per (network, actor, target) of a day: raw reactions, anti-gaming factors and the weight without When/Who."""
     pairs = (pa.groupBy("network", "actor_id", "target_id")
              .agg(F.sum("n").alias("n"), exact_sum("base").alias("base")))
-    factors = anti_gaming_factors(pairs, cfg)
-    edges = factors.select("network", "actor_id", "target_id", F.col("n").alias("reactions"),
-                           (F.col("base") * anti_gaming()).alias("weight"), "pair_factor", "selectivity", "ring",
-                           "reciprocal")
+    return anti_gaming_factors(pairs, cfg).select(
+        "network", "actor_id", "target_id", F.col("n").alias("reactions"),
+        (F.col("base") * anti_gaming()).alias("weight"), "pair_factor", "selectivity", "ring", "reciprocal")
 
+
+def day_metrics(pa: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config,
+                who: DataFrame | None) -> DataFrame:
+    """A day's per-account metrics (long form) from its pair-actions, its edges (for the factors) and its events."""
     default = F.lit(float(cfg.features.default_reactor_influence))
-    weighted = pa.join(factors.select("network", "actor_id", "target_id", "pair_factor", "selectivity", "ring",
-                                      "reciprocal"), ["network", "actor_id", "target_id"])
+    weighted = pa.join(edges.select("network", "actor_id", "target_id", "pair_factor", "selectivity", "ring",
+                                    "reciprocal"), ["network", "actor_id", "target_id"])
     if who is not None:
         weighted = weighted.join(who.select("network", F.col("account_id").alias("actor_id"),
                                             F.col("influence").alias("_who")), ["network", "actor_id"], "left")
@@ -55,24 +64,35 @@ def day_edges_and_metrics(events: DataFrame, cfg: Config, who: DataFrame | None)
         who_col = default
     weighted = weighted.withColumn("w", F.col("base") * anti_gaming() * who_col)
 
-    received = weighted.groupBy("network", F.col("target_id").alias("account_id")).agg(
-        exact_sum("w").alias("weighted_reactions"),
-        exact_sum(F.when(~F.col("reciprocal"), F.col("w")).otherwise(0.0)).alias("outside_circle_weight"),
-        *[exact_sum(F.when(F.col("action") == a, F.col("w")).otherwise(0.0)).alias(f"weighted_{a}")
-          for a in cfg.actions],
-        F.sum("n").cast("double").alias("reactions"),
-        F.countDistinct("actor_id").cast("double").alias("reactor_days"),
-    )
-    posts = (counted(events, cfg).where(F.col("content_id").isNotNull())
-             .groupBy("network", F.col("target_id").alias("account_id"))
-             .agg(F.countDistinct("content_id").cast("double").alias("reacted_posts")))
-    made = (pa.groupBy("network", F.col("actor_id").alias("account_id"))
-            .agg(F.sum("n").cast("double").alias("reactions_made")))
-    names = metric_names(cfg)
-    wide = received.join(posts, ["network", "account_id"], "full").join(made, ["network", "account_id"], "full")
-    metrics = (wide.unpivot(["network", "account_id"], [c for c in names if c in wide.columns], "metric", "value")
-               .where(F.col("value").isNotNull() & (F.col("value") != 0)))
-    return edges, metrics
+    # one exact sum per (account, action, reciprocal) cell; every weighted metric is a sum of these few cells
+    cells = (weighted.groupBy("network", F.col("target_id").alias("account_id"), "action", "reciprocal")
+             .agg(exact_sum("w").alias("w"), F.sum("n").alias("n")))
+    by_account = cells.groupBy("network", "account_id")
+    longs = [
+        cells.groupBy("network", "account_id", "action")
+        .agg(exact_sum("w").alias("value"))
+        .select("network", "account_id", F.concat(F.lit("weighted_"), "action").alias("metric"), "value"),
+        _long(by_account.agg(exact_sum("w").alias("value")), "weighted_reactions"),
+        _long(by_account.agg(exact_sum(F.when(~F.col("reciprocal"), F.col("w")).otherwise(0.0)).alias("value")),
+              "outside_circle_weight"),
+        _long(by_account.agg(F.sum("n").alias("value")), "reactions"),
+        _long(edges.groupBy("network", F.col("target_id").alias("account_id")).agg(F.count(F.lit(1)).alias("value")),
+              "reactor_days"),
+        _long(edges.groupBy("network", F.col("actor_id").alias("account_id")).agg(F.sum("reactions").alias("value")),
+              "reactions_made"),
+        _long(counted(events, cfg).where(F.col("content_id").isNotNull())
+              .groupBy("network", F.col("target_id").alias("account_id"))
+              .agg(F.countDistinct("content_id").alias("value")), "reacted_posts"),
+    ]
+    out = longs[0]
+    for part in longs[1:]:
+        out = out.unionByName(part)
+    return out.where(F.col("value") != 0)
+
+
+def _long(df: DataFrame, metric: str) -> DataFrame:
+    """(network, account_id, value) → long rows of `metric`, value as double."""
+    return df.select("network", "account_id", F.lit(metric).alias("metric"), F.col("value").cast("double"))
 
 
 def advance(previous: DataFrame, today: DataFrame, leaving: DataFrame, cfg: Config) -> DataFrame:

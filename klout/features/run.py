@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -17,6 +18,7 @@ from klout.config import Config
 from klout.features import dynamic
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
+from klout.features.weights import pair_actions
 from klout.progress import log, step
 from klout.schemas import PROFILES
 
@@ -36,12 +38,17 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
     with step("features", date=run_date.isoformat()) as progress:
         events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(run_date))
         who = previous_influence(spark, cfg, run_date)
-        edges, metrics = dynamic.day_edges_and_metrics(events, cfg, who)
         dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
         with step("features.day", date=run_date.isoformat(), who="previous graph" if who else "default") as c:
-            c["edges"] = counts["edges"] = tables.replace_partition(spark, cfg, tables.EDGES_DAILY, dated(edges),
-                                                                    run_date)
-            c["metrics"] = tables.replace_partition(spark, cfg, tables.ACCOUNT_DAILY, dated(metrics), run_date)
+            pa = pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # read by both outputs
+            try:
+                c["edges"] = counts["edges"] = tables.replace_partition(
+                    spark, cfg, tables.EDGES_DAILY, dated(dynamic.day_edges(pa, cfg)), run_date)
+                edges = tables.read(spark, cfg, tables.EDGES_DAILY).where(F.col("date") == F.lit(run_date))
+                metrics = dynamic.day_metrics(pa, edges, events, cfg, who)
+                c["metrics"] = tables.replace_partition(spark, cfg, tables.ACCOUNT_DAILY, dated(metrics), run_date)
+            finally:
+                pa.unpersist()
         today = tables.read(spark, cfg, tables.ACCOUNT_DAILY).where(F.col("date") == F.lit(run_date)).drop("date")
         with step("features.state", date=run_date.isoformat()) as c:
             state = _window_state(spark, cfg, run_date, today)
