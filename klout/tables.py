@@ -90,13 +90,13 @@ def merge(spark: SparkSession, cfg: Config, table: Table, source: DataFrame, *, 
 def replace_partition(spark: SparkSession, cfg: Config, table: Table, df: DataFrame, date) -> int:
     """Atomically replace the table's `date` partition with `df` (Delta replaceWhere): reruns give the same table.
 
-    Returns the rows written. The table is created on first use with its partitioning."""
+    Returns the rows the partition now holds (Delta answers the count from its file statistics). The table is
+    created on first use with its partitioning."""
     ensure(spark, cfg, table)
     cond = f"date = DATE'{date.isoformat()}'"
     (df.write.format("delta").mode("overwrite").option("replaceWhere", cond)
      .option("mergeSchema", "true").save(table.path(cfg)))
-    metrics = DeltaTable.forPath(spark, table.path(cfg)).history(1).first()["operationMetrics"] or {}
-    return int(metrics.get("numOutputRows", 0))
+    return read(spark, cfg, table).where(cond).count()
 
 
 def partition(spark: SparkSession, cfg: Config, table: Table, date) -> DataFrame | None:
