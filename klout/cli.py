@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
 import sys
 import tempfile
@@ -57,10 +58,55 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Long-lasting and dynamic features for the window ending on each run date: "
                                    "writes silver/edges_daily, silver/account_daily, silver/feature_state and "
                                    "gold/features partitions for the date, replacing them atomically.")
-    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
-    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last run date of a backfill (inclusive)")
+    _dates(p)
     _common(p)
-    p.set_defaults(run=_cmd_features)
+    p.set_defaults(run=_each_day("features", "klout.features.run:run_features"))
+
+    p = sub.add_parser("graph", help="run the influence graph pass of a run date (or each date of a range)",
+                       description="Personalised PageRank per network over the window's reactor -> account edges, "
+                                   "iterated to convergence (warm start from the previous run): writes the date's "
+                                   "gold/account_influence partition. Needs the date's features.")
+    _dates(p)
+    _common(p)
+    p.set_defaults(run=_each_day("graph", "klout.graph.run:run_graph"))
+
+    p = sub.add_parser("score", help="score every person of a run date (or each date of a range)",
+                       description="Account influence -> network sub-scores -> person score on 1-100 with the "
+                                   "classic sub-scores and explanations: writes the date's gold/scores and "
+                                   "gold/score_explanations partitions. Needs the date's graph pass.")
+    _dates(p)
+    _common(p)
+    p.set_defaults(run=_each_day("score", "klout.score.run:run_score"))
+
+    p = sub.add_parser("daily", help="features -> graph -> score for a run date (the orchestrator's step)",
+                       description="Every step of a run date in order; each replaces only its own partitions, so "
+                                   "rerunning a date gives the same tables. With --end, each date of the range.")
+    _dates(p)
+    _common(p)
+    p.set_defaults(run=_each_day("daily", "klout.daily:run_daily"))
+
+    p = sub.add_parser("top", help="print the highest scores of a run date")
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+    p.add_argument("--network", metavar="NAME", help="rank by this network's own score")
+    p.add_argument("--n", type=int, default=20, help="how many (default 20)")
+    _common(p)
+    p.set_defaults(run=_cmd_top)
+
+    p = sub.add_parser("explain", help="print why a person has their score on a run date")
+    p.add_argument("--person", required=True, metavar="PERSON_ID", help='person id (an unlinked account is '
+                                                                         '"<network>:<user_id>")')
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+    _common(p)
+    p.set_defaults(run=_cmd_explain)
+
+    p = sub.add_parser("scores", help="write every person's score of a run date as CSV or JSON lines",
+                       description="Every published score of the date, highest first, streamed to stdout or to "
+                                   "--output (CSV with a header; network_scores as JSON text).")
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--output", metavar="PATH", help="file to write (default: stdout)")
+    _common(p)
+    p.set_defaults(run=_cmd_scores)
 
     p = sub.add_parser("summary", help="print what the warehouse holds (rows per day, network, action; quarantine)")
     _common(p)
@@ -75,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_doctor)
     return parser
+
+
+def _dates(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last run date of a range, run in order (inclusive)")
 
 
 def _date(text: str) -> dt.date:
@@ -129,18 +180,71 @@ def _cmd_generate(spark, cfg: Config, args) -> int:
     return EXIT_OK
 
 
-def _cmd_features(spark, cfg: Config, args) -> int:
-    from klout.features.run import run_features
+def _each_day(name: str, target: str) -> Callable:
+    """A subcommand running `target` ("module:function" taking spark, cfg, date) for --date, or each date to --end."""
+    def run(spark, cfg: Config, args) -> int:
+        module, func = target.split(":")
+        fn = getattr(importlib.import_module(module), func)
+        end = args.end or args.date
+        if end < args.date:
+            print(f"klout: error: --end {end} is before --date {args.date}", file=sys.stderr)
+            return EXIT_USAGE
+        day = args.date
+        while day <= end:
+            counts = fn(spark, cfg, day)
+            print(f"{name} {day}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items()))
+            day += dt.timedelta(days=1)
+        return EXIT_OK
+    return run
 
-    end = args.end or args.date
-    if end < args.date:
-        print(f"klout: error: --end {end} is before --date {args.date}", file=sys.stderr)
-        return EXIT_USAGE
-    day = args.date
-    while day <= end:
-        counts = run_features(spark, cfg, day)
-        print(f"features {day}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        day += dt.timedelta(days=1)
+
+def _fmt(v: object) -> str:
+    if isinstance(v, dict):
+        return "(" + ", ".join(f"{k} {_fmt(x)}" for k, x in v.items()) + ")"
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
+def _cmd_top(spark, cfg: Config, args) -> int:
+    from klout.publish import top
+
+    rows = top(spark, cfg, args.date, args.n, args.network)
+    print(f"top {args.n} on {args.date}" + (f" by {args.network} score" if args.network else ""))
+    if rows:
+        headers = list(rows[0].asDict())
+        print(format_table(headers, [tuple(_cell(r[h]) for h in headers) for r in rows]))
+    return EXIT_OK
+
+
+def _cell(v: object) -> object:
+    return round(v, 2) if isinstance(v, float) else v
+
+
+def _cmd_explain(spark, cfg: Config, args) -> int:
+    from klout.publish import explanation
+
+    e = explanation(spark, cfg, args.person, args.date)
+    print(f"{e['person_id']} on {args.date}: {e['summary']}")
+    sections = (("networks", "top_networks", ("network", "score", "share")),
+                ("actions", "top_actions", ("action", "weight", "share")),
+                ("reactors", "top_reactors", ("network", "reactor_id", "contribution")),
+                ("changes since the previous score", "network_changes", ("network", "before", "after", "delta")))
+    for title, key, cols in sections:
+        if e[key]:
+            print(f"\n{title}")
+            print(format_table(cols, [tuple(_cell(item[c]) for c in cols) for item in e[key]]))
+    return EXIT_OK
+
+
+def _cmd_scores(spark, cfg: Config, args) -> int:
+    from klout.publish import export_rows, write_export
+
+    rows = export_rows(spark, cfg, args.date)
+    if args.output:
+        with open(args.output, "w", newline="") as out:
+            n = write_export(rows, args.format, out)
+        print(f"wrote {n:,} scores of {args.date} to {args.output}", file=sys.stderr)
+    else:
+        write_export(rows, args.format, sys.stdout)
     return EXIT_OK
 
 

@@ -107,6 +107,57 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class PriorConfig:
+    base: float = spec(gt=0.0)
+    log_followers: float = spec(ge=0.0)
+    log_lists: float = spec(ge=0.0)
+    verified: float = spec(ge=0.0)
+    external_authority: float = spec(ge=0.0)
+    title_seniority: float = spec(ge=0.0)
+    account_age_years: float = spec(ge=0.0)
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    damping: float = spec(ge=0.0, lt=1.0)
+    tolerance: float = spec(ge=0.0)
+    max_iterations: int = spec(ge=1, le=1000)
+    checkpoint_every: int = spec(ge=1)
+    attention_floor: float = spec(gt=0.0)
+    warm_start: bool
+    top_reactors: int = spec(ge=0, le=100)
+    prior: PriorConfig
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    smoothing: float = spec(gt=0.0, le=1.0)
+    quantile_grid: int = spec(ge=10, le=100_000)
+    quantile_accuracy: int = spec(ge=100)
+    target: Mapping[str, float] = spec(ge=1.0, le=100.0)
+    explain_top: int = spec(ge=1, le=100)
+
+    def __post_init__(self) -> None:
+        """`target` must map percentiles 0 and 1 (and any in between) to strictly increasing scores."""
+        try:
+            points = sorted((float(p), s) for p, s in self.target.items())
+        except ValueError:
+            raise ConfigError(f"score.target: keys must be percentiles (numbers in [0, 1]); got "
+                              f"{', '.join(self.target)}") from None
+        if not points or points[0][0] != 0.0 or points[-1][0] != 1.0:
+            raise ConfigError(f"score.target: must map percentile 0.0 and 1.0 (and any in between); got "
+                              f"{', '.join(self.target)}")
+        for (p0, s0), (p1, s1) in zip(points, points[1:]):
+            if not s1 > s0:
+                raise ConfigError(f"score.target.{p1} = {s1!r}: scores must increase with the percentile "
+                                  f"(score.target.{p0} = {s0!r})")
+
+    def anchors(self) -> list[tuple[float, float]]:
+        """The (percentile, score) points of the target distribution, by percentile."""
+        return sorted((float(p), float(s)) for p, s in self.target.items())
+
+
+@dataclass(frozen=True)
 class SynthNetworkConfig:
     account_probability: float = spec(ge=0.0, le=1.0)
     activity_share: float = spec(gt=0.0)
@@ -152,6 +203,8 @@ class Config:
     content_types: Mapping[str, float] = spec(ge=0.0)
     ingest: IngestConfig
     features: FeaturesConfig
+    graph: GraphConfig
+    score: ScoreConfig
     synth: SynthConfig
 
     def __post_init__(self) -> None:

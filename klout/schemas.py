@@ -12,6 +12,7 @@ from pyspark.sql.types import (
     DateType,
     DoubleType,
     LongType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -153,9 +154,72 @@ FEATURES_BASE = _schema(
 )
 
 # gold/account_influence: the graph pass's output per account, network and run date (the next day's "Who").
+# (Fields inside arrays are nullable: Delta does not enforce NOT NULL nested in arrays or maps.)
+REACTOR_CONTRIBUTION = StructType([
+    StructField("reactor_id", StringType(), True),
+    StructField("contribution", DoubleType(), True),  # damping x influence(reactor) x share, on the mean-1 scale
+])
 ACCOUNT_INFLUENCE = _schema(
     ("date", DateType(), False),             # partition: run date
     ("network", StringType(), False),
     ("account_id", StringType(), False),
-    ("influence", DoubleType(), False),      # normalised so the mean account has 1.0
+    ("influence", DoubleType(), False),      # the fixed point divided by its network's mean: the mean account has 1.0
+    ("raw", DoubleType(), False),            # the fixed point itself (prior scale): the next run's warm start
+    ("from_profile", DoubleType(), False),   # (1 - damping) x prior, on the influence scale
+    ("from_reactions", DoubleType(), False),  # damping x sum of reactors' influence x share, on the influence scale
+    ("reactors", LongType(), False),         # distinct reactors in the window (true reach of the account)
+    ("engaged_weight", DoubleType(), False),  # window edge weight received (When x Where x What x How x anti-gaming)
+    ("audience_influence", DoubleType(), True),  # engaged_weight-weighted mean influence of its reactors
+    ("top_reactors", ArrayType(REACTOR_CONTRIBUTION), False),  # largest contributions first (graph.top_reactors)
+)
+
+# gold/scores: one row per person per run date.
+SCORES = _schema(
+    ("date", DateType(), False),             # partition: run date
+    ("person_id", StringType(), False),
+    ("score", DoubleType(), False),          # 1-100, smoothed, rounded to 2 decimals
+    ("target_score", DoubleType(), False),   # today's unsmoothed score (the smoothing pulls `score` towards it)
+    ("raw", DoubleType(), False),            # sum over networks of network weight x account influence
+    ("network_scores", MapType(StringType(), DoubleType()), False),  # network -> 1-100 score of that network alone
+    ("true_reach", LongType(), False),       # distinct engaged reactors in the window, over the person's accounts
+    ("amplification", DoubleType(), True),   # weighted reactions per post created in the window
+    ("network_impact", DoubleType(), True),  # mean influence of the engaged audience (weighted by engagement)
+    ("rank", LongType(), False),             # 1 = highest score (ties share a rank)
+    ("percentile", DoubleType(), False),     # share of people with a lower score, in [0, 1)
+    ("change_1d", DoubleType(), True),       # score minus the score 1 day before (null when none)
+    ("change_7d", DoubleType(), True),       # score minus the score 7 days before (null when none)
+)
+
+# gold/score_explanations: why each person has their score, and what moved it since the day before.
+NETWORK_PART = StructType([
+    StructField("network", StringType(), True),
+    StructField("score", DoubleType(), True),   # the network's own 1-100 score
+    StructField("share", DoubleType(), True),   # its share of the person's raw score
+])
+ACTION_PART = StructType([
+    StructField("action", StringType(), True),
+    StructField("weight", DoubleType(), True),  # weighted reactions of this action in the window
+    StructField("share", DoubleType(), True),   # its share of the person's weighted reactions
+])
+REACTOR_PART = StructType([
+    StructField("network", StringType(), True),
+    StructField("reactor_id", StringType(), True),
+    StructField("contribution", DoubleType(), True),  # as in account_influence.top_reactors, times network weight
+])
+NETWORK_CHANGE = StructType([
+    StructField("network", StringType(), True),
+    StructField("before", DoubleType(), True),   # network score the day before (null: new network)
+    StructField("after", DoubleType(), True),    # network score today (null: network gone)
+    StructField("delta", DoubleType(), True),
+])
+SCORE_EXPLANATIONS = _schema(
+    ("date", DateType(), False),             # partition: run date
+    ("person_id", StringType(), False),
+    ("score", DoubleType(), False),
+    ("previous_score", DoubleType(), True),  # the day before (null: first score)
+    ("top_networks", ArrayType(NETWORK_PART), False),
+    ("top_actions", ArrayType(ACTION_PART), False),
+    ("top_reactors", ArrayType(REACTOR_PART), False),
+    ("network_changes", ArrayType(NETWORK_CHANGE), False),  # largest absolute change first
+    ("summary", StringType(), False),        # one readable sentence
 )

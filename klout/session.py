@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from klout.config import Config
 
@@ -76,3 +79,19 @@ def get_spark(cfg: Config):
              spark.version, spark.sparkContext.master, spark.sparkContext.defaultParallelism,
              spark.conf.get("spark.sql.shuffle.partitions"), submitted)
     return spark
+
+
+@contextmanager
+def run_checkpoint_dir(spark, cfg: Config, name: str) -> Iterator[str]:
+    """A checkpoint directory of this run alone (under the configured one), deleted afterwards, even on failure."""
+    sc = spark.sparkContext
+    base = checkpoint_dir(cfg)
+    path = f"{base.rstrip('/')}/{name}-{uuid.uuid4().hex[:12]}"
+    sc.setCheckpointDir(path)
+    try:
+        yield path
+    finally:
+        jvm = sc._jvm
+        hpath = jvm.org.apache.hadoop.fs.Path(path)
+        hpath.getFileSystem(sc._jsc.hadoopConfiguration()).delete(hpath, True)
+        sc.setCheckpointDir(base)

@@ -45,8 +45,11 @@ FEATURES = Table("gold/features", schemas.FEATURES_BASE, ("date", "network", "ac
 ACCOUNT_INFLUENCE = Table("gold/account_influence", schemas.ACCOUNT_INFLUENCE, ("date", "network", "account_id"),
                           ("date",))
 
+SCORES = Table("gold/scores", schemas.SCORES, ("date", "person_id"), ("date",))
+SCORE_EXPLANATIONS = Table("gold/score_explanations", schemas.SCORE_EXPLANATIONS, ("date", "person_id"), ("date",))
+
 ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE, EDGES_DAILY, ACCOUNT_DAILY,
-       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE)
+       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS)
 
 
 def exists(spark: SparkSession, cfg: Config, table: Table) -> bool:
@@ -110,3 +113,21 @@ def partition(spark: SparkSession, cfg: Config, table: Table, date) -> DataFrame
 def values_differ(columns: list[str] | tuple[str, ...]) -> str:
     """SQL condition true when any of `columns` differs between target t and source s (null-safe)."""
     return "NOT (" + " AND ".join(f"t.{c} <=> s.{c}" for c in columns) + ")"
+
+
+def required_partition(spark: SparkSession, cfg: Config, table: Table, date, step: str) -> DataFrame:
+    """The table's rows of `date` (without the date column); InputError (exit 3) naming the missing partition and
+    the step that writes it."""
+    rows = partition(spark, cfg, table, date)
+    if rows is None:
+        raise InputError(f"{table.name} has no partition for {date}: run `klout {step} --date {date}` first")
+    return rows.drop("date")
+
+
+def latest_before(spark: SparkSession, cfg: Config, table: Table, date) -> DataFrame | None:
+    """The table's latest `date` partition before `date` (without the date column), or None when there is none."""
+    if not exists(spark, cfg, table):
+        return None
+    rows = read(spark, cfg, table).where(F.col("date") < F.lit(date))
+    last = rows.agg(F.max("date")).first()[0]
+    return None if last is None else rows.where(F.col("date") == F.lit(last)).drop("date")

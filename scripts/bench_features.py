@@ -18,27 +18,17 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from benchworld import build_world, jvm_peak_rss_mb, world_config
 from klout import tables
 from klout.config import load_config
 from klout.features.run import run_features
-from klout.ingest.run import ingest
 from klout.progress import setup_logging
 from klout.session import get_spark
-from klout.synth import generate_world, write_world
-
-
-def jvm_peak_rss_mb(spark) -> float:
-    """Peak resident memory (VmHWM) of the driver JVM, in MiB (local mode: the whole of Spark)."""
-    pid = spark.sparkContext._gateway.proc.pid
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--interactions", type=int, default=1_000_000, help="total honest interactions in the world")
+    ap.add_argument("--interactions", type=int, default=1_000_000, help="total interactions in the world")
     ap.add_argument("--days", type=int, help="days of data (default: features.window_days + 1)")
     ap.add_argument("--people", type=int, default=50_000)
     ap.add_argument("--workdir", help="keep data here (default: a temporary directory, removed)")
@@ -47,23 +37,11 @@ def main() -> None:
     setup_logging()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="klout-bench-"))
-    base = load_config(sets=[f"warehouse={work}/warehouse", *args.sets])
-    days = args.days or base.features.window_days + 1
-    cfg = load_config(sets=[f"warehouse={work}/warehouse", f"synth.days={days}", f"synth.people={args.people}",
-                            f"synth.interactions_per_day={max(1, args.interactions // days)}", *args.sets])
+    days = args.days or load_config(sets=args.sets).features.window_days + 1
+    cfg = world_config(work, args.interactions, days, args.people, args.sets)
     spark = get_spark(cfg)
     try:
-        started = time.monotonic()
-        counts = write_world(generate_world(spark, cfg), str(work / "world"))
-        print(f"generated {counts['interactions']:,} interactions over {days} days in "
-              f"{time.monotonic() - started:.1f}s")
-        started = time.monotonic()
-        for kind in ("identities", "profiles", "interactions"):
-            ingest(spark, cfg, str(work / "world" / kind), "parquet", kind)
-        print(f"ingested in {time.monotonic() - started:.1f}s")
-
-        per_day = {r["event_date"]: r["count"] for r in tables.read(spark, cfg, tables.INTERACTIONS)
-                   .groupBy("event_date").count().collect()}
+        per_day = build_world(spark, cfg, work)
         cores = spark.sparkContext.defaultParallelism
         print(f"\n{'day':>4}  {'date':10}  {'history':>7}  {'rows':>10}  {'seconds':>8}  {'rows/s':>9}  "
               f"{'rows/s/core':>11}  {'peak MiB':>8}")

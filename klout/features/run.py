@@ -23,21 +23,12 @@ from klout.progress import log, step
 from klout.schemas import PROFILES
 
 
-def previous_influence(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame | None:
-    """The latest graph pass before the run date (network, account_id, influence), or None: Who defaults."""
-    if not tables.exists(spark, cfg, tables.ACCOUNT_INFLUENCE):
-        return None
-    inf = tables.read(spark, cfg, tables.ACCOUNT_INFLUENCE).where(F.col("date") < F.lit(run_date))
-    last = inf.agg(F.max("date")).first()[0]
-    return None if last is None else inf.where(F.col("date") == F.lit(last)).drop("date")
-
-
 def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
     """Compute and write every features output for `run_date`; returns row counts per output."""
     counts: dict[str, int] = {}
     with step("features", date=run_date.isoformat()) as progress:
         events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(run_date))
-        who = previous_influence(spark, cfg, run_date)
+        who = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date)  # None: Who defaults
         dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
         with step("features.day", date=run_date.isoformat(), who="previous graph" if who else "default") as c:
             pa = pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # read by both outputs

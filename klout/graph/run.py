@@ -1,0 +1,82 @@
+"""The graph step for one run date: window edges → influence fixed point → gold/account_influence.
+
+Reads gold/features of the run date (the prior; exit 3 when missing), silver/edges_daily of the window and, for a
+warm start, the latest earlier account_influence; replaces the run date's account_influence partition atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from klout import tables
+from klout.config import Config
+from klout.features.weights import exact_sum
+from klout.graph.iterate import KEY, converge, persist_edges, persist_vertices
+from klout.graph.prior import vertices
+from klout.graph.window import window_edges, with_shares
+from klout.progress import step
+from klout.session import run_checkpoint_dir
+
+
+def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
+    """The gold/account_influence rows (without date) from the converged state (with each account's prior) and the
+    edges:
+    influence on the mean-1 scale split into profile and reactions, reach, audience and top reactors."""
+    d = cfg.graph.damping
+    means = state.groupBy("network").agg((exact_sum("raw") / F.count(F.lit(1))).alias("_mean"))
+    accounts = (state.join(F.broadcast(means), "network")
+                .select(*KEY, "raw", (F.col("raw") / F.col("_mean")).alias("influence"),
+                        (F.lit(1.0 - d) * F.col("prior") / F.col("_mean")).alias("from_profile")))
+    accounts = accounts.withColumn("from_reactions", F.col("influence") - F.col("from_profile"))
+
+    reactor = accounts.select("network", F.col("account_id").alias("actor_id"), F.col("influence").alias("_ri"))
+    engaged = (edges.join(reactor, ["network", "actor_id"])
+               .withColumn("contribution", F.lit(d) * F.col("_ri") * F.col("share"))
+               .withColumnRenamed("target_id", "account_id"))
+    audience = engaged.groupBy(*KEY).agg(
+        F.count(F.lit(1)).alias("reactors"),  # pairs are unique over the window: an exact distinct count
+        exact_sum("weight").alias("engaged_weight"),
+        (exact_sum(F.col("weight") * F.col("_ri")) / exact_sum("weight")).alias("audience_influence"))
+    out = accounts.join(audience, KEY, "left")
+    k = cfg.graph.top_reactors
+    if k > 0:
+        order = Window.partitionBy(*KEY).orderBy(F.desc("contribution"), "actor_id")
+        top = (engaged.withColumn("_rn", F.row_number().over(order)).where(F.col("_rn") <= k)
+               .groupBy(*KEY)
+               .agg(F.array_sort(F.collect_list(F.struct("_rn", "actor_id", "contribution"))).alias("_top"))
+               .select(*KEY, F.transform("_top", lambda t: F.struct(t["actor_id"].alias("reactor_id"),
+                                                                     t["contribution"].alias("contribution")))
+                       .alias("top_reactors")))
+        out = out.join(top, KEY, "left")
+    else:
+        out = out.withColumn("top_reactors", F.lit(None))
+    return out.select(
+        *KEY, "influence", "raw", "from_profile", "from_reactions",
+        F.coalesce("reactors", F.lit(0)).cast("long").alias("reactors"),
+        F.coalesce("engaged_weight", F.lit(0.0)).alias("engaged_weight"), "audience_influence",
+        F.coalesce("top_reactors", F.array().cast(tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType))
+        .alias("top_reactors"))
+
+
+def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
+    """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged."""
+    with step("graph", date=run_date.isoformat()) as progress:
+        features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
+        edges = persist_edges(with_shares(window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg),
+                                          cfg))
+        start = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date) if cfg.graph.warm_start else None
+        verts = persist_vertices(vertices(features, edges, cfg))
+        try:
+            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}"):
+                result = converge(verts, edges, start, cfg.graph)
+                rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
+                accounts = tables.replace_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, rows, run_date)
+        finally:
+            edges.unpersist()
+            verts.unpersist()
+        progress.update(accounts=accounts, iterations=result.iterations, converged=result.converged,
+                        max_change=float(f"{result.max_change:.3g}"), start="warm" if start is not None else "cold")
+        return dict(progress)

@@ -1,0 +1,54 @@
+"""The score hierarchy: account influence → network value → person raw score, and the classic sub-scores.
+
+    value(person, network) = networks.<network> × Σ influence of the person's accounts on that network
+    raw(person)            = Σ_network value(person, network)
+
+Values are non-negative, so a person's networks accumulate: linking another account can only raise the raw score
+(and so the 1–100 score, a monotone map of it; `klout.score.scale`). Influence is the graph pass's mean-1 output.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from klout.config import Config
+from klout.features.weights import exact_sum
+from klout.persons import with_person_id
+
+
+def network_weight(cfg: Config) -> F.Column:
+    """The configured `networks.<name>` weight of the row's network."""
+    m = F.create_map(*[x for k, v in cfg.networks.items() for x in (F.lit(k), F.lit(float(v)))])
+    return F.coalesce(F.try_element_at(m, F.col("network")), F.lit(0.0))
+
+
+def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFrame:
+    """gold/account_influence rows (without date) plus each account's `person_id`."""
+    return with_person_id(influence, identities, user_id="account_id")
+
+
+def network_values(accounts: DataFrame, cfg: Config) -> DataFrame:
+    """(person_id, network, value): the network's weight times the person's summed influence on it."""
+    return (accounts.groupBy("person_id", "network")
+            .agg((exact_sum("influence") * network_weight(cfg)).alias("value")))
+
+
+def person_raw(values: DataFrame) -> DataFrame:
+    """(person_id, raw): the sum of the person's network values."""
+    return values.groupBy("person_id").agg(exact_sum("value").alias("raw"))
+
+
+def classic_subscores(accounts: DataFrame, features: DataFrame) -> DataFrame:
+    """(person_id, true_reach, amplification, network_impact) over the person's accounts.
+
+    true_reach: distinct engaged reactors in the window (per account exact, summed over accounts);
+    amplification: weighted reactions per post created in the window; network_impact: the engagement-weighted
+    mean influence of the reactors (null without engagement)."""
+    per_account = accounts.join(features.select("network", "account_id", "weighted_reactions", "posts"),
+                                ["network", "account_id"], "left")
+    return per_account.groupBy("person_id").agg(
+        F.sum("reactors").cast("long").alias("true_reach"),
+        (exact_sum("weighted_reactions") / exact_sum("posts")).alias("amplification"),
+        (exact_sum(F.col("audience_influence") * F.col("engaged_weight")) / exact_sum("engaged_weight"))
+        .alias("network_impact"))

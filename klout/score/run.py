@@ -1,0 +1,92 @@
+"""The score step for one run date: gold/account_influence → gold/scores and gold/score_explanations.
+
+Reads the run date's account_influence and features (exit 3 when missing), the identity links, and the previous
+published scores (smoothing, changes); replaces the run date's partitions of both outputs atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from klout import schemas, tables
+from klout.caching import Cache
+from klout.config import Config
+from klout.progress import step
+from klout.score import explain
+from klout.score.formula import accounts_of_persons, classic_subscores, network_values, person_raw
+from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_and_percentile, smoothed, target_score
+
+
+def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame | None, day_before: DataFrame | None,
+                 week_before: DataFrame | None, cfg: Config, cache: Cache) -> tuple[DataFrame, DataFrame]:
+    """(scores, explanations) without the date column, from the accounts' influence with person ids, the run
+    date's features and earlier published scores (`previous`: the latest before the run date, for smoothing and
+    what changed; `day_before`/`week_before`: exactly 1 and 7 days before, for the changes)."""
+    values = cache(network_values(accounts, cfg))
+    raw = cache(person_raw(values))
+    points = quantile_points(raw, "raw", cfg.score)
+    people = percentile(raw, "raw", points, "_pct").withColumn("target_score", target_score(F.col("_pct"), cfg.score))
+    networks = cache(percentile(values, "value", points, "_pct").withColumn(
+        "score", F.round(target_score(F.col("_pct"), cfg.score), SCORE_DECIMALS)).drop("_pct"))
+
+    prev = (previous.select("person_id", F.col("score").alias("_prev"))
+            if previous is not None else None)
+    if prev is not None:
+        people = people.join(prev, "person_id", "left")
+    else:
+        people = people.withColumn("_prev", F.lit(None).cast("double"))
+    people = people.withColumn("score", smoothed(F.col("target_score"), F.col("_prev"), cfg.score))
+    for name, before in (("change_1d", day_before), ("change_7d", week_before)):
+        if before is None:
+            people = people.withColumn(name, F.lit(None).cast("double"))
+        else:
+            b = before.select("person_id", F.col("score").alias("_b"))
+            people = people.join(b, "person_id", "left").withColumn(name, F.round(F.col("score") - F.col("_b"), SCORE_DECIMALS)) \
+                .drop("_b")
+    network_map = (networks.groupBy("person_id")
+                   .agg(F.map_from_entries(F.array_sort(F.collect_list(F.struct("network", "score"))))
+                        .alias("network_scores")))
+    scores = (rank_and_percentile(people)
+              .join(network_map, "person_id")
+              .join(classic_subscores(accounts, features), "person_id", "left")
+              .select(*[c for c in schemas.SCORES.fieldNames() if c != "date"], "_prev"))
+    scores = cache(scores.withColumn("true_reach", F.coalesce("true_reach", F.lit(0)).cast("long")))
+
+    k = cfg.score.explain_top
+    parts = [explain.top_networks(networks.join(raw, "person_id"), k),
+             explain.top_actions(accounts, features, cfg, k),
+             explain.top_reactors(accounts, cfg, cfg.graph.top_reactors),
+             explain.network_changes(networks, None if previous is None else previous.select(
+                 "person_id", F.explode("network_scores").alias("network", "score")))]
+    why = scores.select("person_id", "score", F.col("_prev").alias("previous_score"))
+    for part in parts:
+        why = why.join(part, "person_id", "left")
+    empty = {f.name: F.array().cast(f.dataType) for f in schemas.SCORE_EXPLANATIONS.fields
+             if f.name.startswith(("top_", "network_changes"))}
+    why = why.withColumns({name: F.coalesce(name, e) for name, e in empty.items()})
+    why = why.withColumn("summary", explain.summary(F.col("score"), F.col("previous_score"), F.col("top_networks"),
+                                                    F.col("top_actions"), F.col("top_reactors")))
+    return scores.drop("_prev"), why.select(*[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"])
+
+
+def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
+    """Compute and write gold/scores and gold/score_explanations for `run_date`; returns row counts."""
+    with step("score", date=run_date.isoformat()) as progress:
+        influence = tables.required_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date, "graph")
+        features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
+        identities = (tables.read(spark, cfg, tables.IDENTITIES) if tables.exists(spark, cfg, tables.IDENTITIES)
+                      else spark.createDataFrame([], schemas.IDENTITIES))
+        previous = tables.latest_before(spark, cfg, tables.SCORES, run_date)
+        before = {days: tables.partition(spark, cfg, tables.SCORES, run_date - dt.timedelta(days=days))
+                  for days in (1, 7)}
+        with Cache() as cache:
+            accounts = cache(accounts_of_persons(influence, identities))
+            scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
+            dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
+            progress["persons"] = tables.replace_partition(spark, cfg, tables.SCORES, dated(scores), run_date)
+            progress["explanations"] = tables.replace_partition(spark, cfg, tables.SCORE_EXPLANATIONS, dated(why),
+                                                                run_date)
+        return dict(progress)

@@ -1,0 +1,91 @@
+"""From raw scores to the published 1–100 score: approximate quantiles, a target distribution, smoothing, rank.
+
+1. `quantile_points`: percentile_approx at `score.quantile_grid` probabilities, one distributed aggregate; the
+   driver receives those few numbers only, never the people. Each distinct quantile value gets the share of people
+   strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
+2. `percentile`: each raw score placed between the two quantile values around it (Spark ML's Bucketizer, a
+   binary search per row on the executors) and interpolated linearly.
+3. `target_score`: the percentile mapped through the `score.target` anchors (piecewise linear and increasing), so
+   the scores follow Klout's published shape whatever the raw scale.
+4. `smoothed`: score = previous + smoothing × (target − previous), so steady people move well under a point a day.
+5. `rank_and_percentile`: rank and share below of the published scores, from a count per distinct score.
+"""
+
+from __future__ import annotations
+
+from pyspark.ml.feature import Bucketizer
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from klout.config import ScoreConfig
+
+SCORE_DECIMALS = 2
+
+
+def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[float, float]]:
+    """[(value, percentile)] for the distinct approximate quantiles of `column`, by value."""
+    g = cfg.quantile_grid
+    probs = [k / g for k in range(g + 1)]
+    row = df.agg(F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"),
+                 F.count(F.lit(1)).alias("n")).first()
+    if not row["n"]:
+        return []
+    n, qs = row["n"], [float(v) for v in row["q"]]
+    points: list[tuple[float, float]] = []
+    below = 0.0  # share of values <= the previous distinct quantile, i.e. strictly below this one
+    for k, v in enumerate(qs):
+        if not points or v > points[-1][0]:
+            points.append((v, below))
+        below = k / g
+    scale = n / (n - 1) if n > 1 else 0.0  # share below -> percent_rank
+    return [(v, min(1.0, p * scale)) for v, p in points]
+
+
+def percentile(df: DataFrame, column: str, points: list[tuple[float, float]], out: str) -> DataFrame:
+    """`df` plus `out`: the percentile of `column`, interpolated between the quantile points."""
+    if len(points) < 2:
+        return df.withColumn(out, F.lit(0.0 if not points else points[0][1]))
+    values = [v for v, _ in points]
+    bucket = f"_{out}_bucket"
+    placed = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column,
+                        outputCol=bucket).transform(df)
+    v = F.array(*[F.lit(x) for x in values])
+    p = F.array(*[F.lit(x) for _, x in points])
+    j = F.col(bucket).cast("int")  # bucket j (1..m-1) lies between values[j-1] and values[j]
+    lo_v, hi_v = F.element_at(v, j), F.element_at(v, j + 1)
+    lo_p, hi_p = F.element_at(p, j), F.element_at(p, j + 1)
+    inside = lo_p + (F.col(column) - lo_v) / (hi_v - lo_v) * (hi_p - lo_p)
+    pct = (F.when(j <= 0, F.lit(points[0][1]))
+           .when(j >= len(values), F.lit(points[-1][1]))
+           .otherwise(inside))
+    return placed.withColumn(out, pct).drop(bucket)
+
+
+def target_score(pct: Column, cfg: ScoreConfig) -> Column:
+    """The percentile mapped through the `score.target` anchors: piecewise linear, 1–100."""
+    anchors = cfg.anchors()
+    expr = F.lit(anchors[-1][1])
+    for (p0, s0), (p1, s1) in reversed(list(zip(anchors, anchors[1:]))):
+        expr = F.when(pct <= F.lit(p1), F.lit(s0) + (pct - F.lit(p0)) / F.lit(p1 - p0) * F.lit(s1 - s0)) \
+            .otherwise(expr)
+    return F.least(F.greatest(expr, F.lit(anchors[0][1])), F.lit(anchors[-1][1]))
+
+
+def smoothed(target: Column, previous: Column, cfg: ScoreConfig) -> Column:
+    """previous + smoothing × (target − previous), or the target for a person without a previous score; rounded."""
+    moved = previous + F.lit(cfg.smoothing) * (target - previous)
+    return F.round(F.when(previous.isNull(), target).otherwise(moved), SCORE_DECIMALS)
+
+
+def rank_and_percentile(scores: DataFrame) -> DataFrame:
+    """`scores` (person_id, score, ...) plus `rank` (1 = highest, ties share it) and `percentile` (share below).
+
+    Counts per distinct score (at most 99 × 10^SCORE_DECIMALS rows, whatever the population) are ordered in one
+    small window; the people themselves are never sorted."""
+    counts = scores.groupBy("score").agg(F.count(F.lit(1)).alias("_n"))
+    higher = F.coalesce(F.sum("_n").over(Window.orderBy(F.desc("score"))
+                                         .rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
+    total = F.sum("_n").over(Window.partitionBy())
+    table = counts.select("score", (higher + 1).cast("long").alias("rank"),
+                          ((total - higher - F.col("_n")) / total).alias("percentile"))
+    return scores.join(F.broadcast(table), "score")
