@@ -189,7 +189,9 @@ def world(spark, tmp_path_factory):
     influence = [(dt.date(2025, 12, 30), "twitter", "g", 7.0), (dt.date(2025, 12, 30), "twitter", "a", 9.0),
                  (dt.date(2025, 12, 31), "twitter", "g", 3.0),
                  (D1, "twitter", "g", 100.0), (D1, "twitter", "a", 100.0)]
-    tables.merge(spark, cfg, tables.ACCOUNT_INFLUENCE, spark.createDataFrame(influence, schemas.ACCOUNT_INFLUENCE))
+    # only `influence` matters to the features step; the graph pass's other columns are filled with neutral values
+    rows = [(d, net, acc, inf, inf, 0.0, inf, 0, 0.0, None, []) for d, net, acc, inf in influence]
+    tables.merge(spark, cfg, tables.ACCOUNT_INFLUENCE, spark.createDataFrame(rows, schemas.ACCOUNT_INFLUENCE))
     path = tmp / "profiles.csv"
     path.write_text(",".join(P_HEADER) + "\n" + "\n".join(PROFILE_LINES) + "\n")
     assert ingest(spark, cfg, str(path), "csv", kind="profiles", now=NOW).accepted == len(PROFILE_LINES)

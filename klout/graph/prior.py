@@ -27,7 +27,9 @@ def prior_terms(cfg: Config) -> dict[str, Column]:
         "verified": c("verified"),
         "external_authority": c("external_authority"),
         "title_seniority": c("title_seniority"),
-        "account_age_years": F.least(c("account_age_days") / F.lit(365.25), F.lit(MAX_AGE_YEARS)),
+        # least() skips nulls: keep an unknown age unknown
+        "account_age_years": F.when(c("account_age_days").isNotNull(),
+                                    F.least(c("account_age_days") / F.lit(365.25), F.lit(MAX_AGE_YEARS))),
     }
 
 

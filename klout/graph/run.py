@@ -39,7 +39,7 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
     audience = engaged.groupBy(*KEY).agg(
         F.count(F.lit(1)).alias("reactors"),  # pairs are unique over the window: an exact distinct count
         exact_sum("weight").alias("engaged_weight"),
-        (exact_sum(F.col("weight") * F.col("_ri")) / exact_sum("weight")).alias("audience_influence"))
+        F.try_divide(exact_sum(F.col("weight") * F.col("_ri")), exact_sum("weight")).alias("audience_influence"))
     out = accounts.join(audience, KEY, "left")
     k = cfg.graph.top_reactors
     if k > 0:

@@ -78,7 +78,7 @@ def network_changes(today: DataFrame, previous: DataFrame | None) -> DataFrame:
 def summary(score: Column, previous: Column, networks: Column, actions: Column, reactors: Column) -> Column:
     """One sentence: the score and its change, the strongest network, action and reactor."""
     change = F.when(previous.isNull(), F.lit("first score")).otherwise(
-        F.format_string("%+.2f since the day before", score - previous))
+        F.format_string("%+.2f since the previous score", score - previous))
     net = F.when(F.size(networks) > 0, F.format_string(
         "; strongest network %s (%.0f%% of it)", networks[0]["network"], networks[0]["share"] * 100)).otherwise("")
     act = F.when(F.size(actions) > 0, F.format_string(

@@ -49,6 +49,6 @@ def classic_subscores(accounts: DataFrame, features: DataFrame) -> DataFrame:
                                 ["network", "account_id"], "left")
     return per_account.groupBy("person_id").agg(
         F.sum("reactors").cast("long").alias("true_reach"),
-        (exact_sum("weighted_reactions") / exact_sum("posts")).alias("amplification"),
-        (exact_sum(F.col("audience_influence") * F.col("engaged_weight")) / exact_sum("engaged_weight"))
+        F.try_divide(exact_sum("weighted_reactions"), exact_sum("posts")).alias("amplification"),
+        F.try_divide(exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight"))
         .alias("network_impact"))

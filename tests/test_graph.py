@@ -1,0 +1,142 @@
+"""The influence graph pass on small graphs with known answers.
+
+Hand computations use damping d and priors of 1 (no profiles: every account gets the base prior, which the
+network mean turns into exactly 1), so influence(a) = (1 - d) + d * sum_r influence(r) * share(r, a).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from conftest import make_config
+from klout import schemas
+from klout.graph.iterate import converge, persist_edges, persist_vertices
+from klout.graph.prior import vertices
+from klout.graph.run import account_influence
+from klout.graph.window import window_edges, with_shares
+
+D = dt.date(2026, 3, 10)
+F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
+TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3"]
+TOL = {"rtol": 0.0, "atol": 1e-9}
+
+
+def _edges_daily(spark, rows):
+    """silver/edges_daily rows from (date, actor, target, weight) on twitter; factors neutral."""
+    return spark.createDataFrame([(d, "twitter", a, t, 1, float(w), 1.0, 1.0, 1.0, False) for d, a, t, w in rows],
+                                 schemas.EDGES_DAILY)
+
+
+def _no_features(spark, cfg):
+    cols = ["network", "account_id", "log_followers", "spam_follower_share", "inactive_follower_share",
+            "log_lists", "verified", "external_authority", "title_seniority", "account_age_days"]
+    return spark.createDataFrame([], ", ".join(f"{c} {'string' if c in cols[:2] else 'double'}" for c in cols))
+
+
+def _pass(spark, cfg, rows, start=None, features=None):
+    """(converged state, edges) of the graph of `rows` ending on D."""
+    edges = persist_edges(with_shares(window_edges(_edges_daily(spark, rows), D, cfg), cfg))
+    verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg))
+    return converge(verts, edges, start, cfg.graph), edges
+
+
+def _influence(spark, cfg, rows, **kw):
+    result, _ = _pass(spark, cfg, rows, **kw)
+    return {r["account_id"]: r["raw"] for r in result.state.collect()}
+
+
+def test_fixed_point_of_a_small_graph_by_hand(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.5", *TIGHT)
+    # b -> a and c -> a (each their reactor's only edge, weight 2 >= floor 1: share 1); x <-> y (a cycle);
+    # r -> s weight 0.5 below the floor 1: share 0.5 / 1 = 0.5
+    rows = [(D, "b", "a", 2), (D, "c", "a", 2), (D, "x", "y", 1), (D, "y", "x", 1), (D, "r", "s", 0.5)]
+    result, edges = _pass(spark, cfg, rows)
+    # b, c, r: nothing received -> 0.5.  a = 0.5 + 0.5 * (0.5 + 0.5) = 1.0.  x = 0.5 + 0.5 * y, y likewise -> 1.0.
+    # s = 0.5 + 0.5 * 0.5 * 0.5 = 0.625.  Mean = (0.5 * 3 + 1 + 1 + 1 + 0.625) / 7 = 5.125 / 7.
+    assert result.converged
+    raw = {"a": 1.0, "b": 0.5, "c": 0.5, "r": 0.5, "s": 0.625, "x": 1.0, "y": 1.0}
+    mean = 5.125 / 7
+    out = account_influence(result.state, edges, cfg).select(
+        "account_id", "influence", "raw", "from_profile", "from_reactions", "reactors", "engaged_weight",
+        "audience_influence", "top_reactors")
+    rr = lambda *pairs: [(r, c) for r, c in pairs]  # noqa: E731
+    expected = [
+        # from_profile = 0.5 / mean; contributions = 0.5 * influence(reactor) * share
+        ("a", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 2, 4.0, 0.5 / mean,
+         rr(("b", 0.25 / mean), ("c", 0.25 / mean))),
+        ("b", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
+        ("c", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
+        ("r", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
+        ("s", 0.625 / mean, 0.625, 0.5 / mean, 0.125 / mean, 1, 0.5, 0.5 / mean, rr(("r", 0.125 / mean))),
+        ("x", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("y", 0.5 / mean))),
+        ("y", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("x", 0.5 / mean))),
+    ]
+    assert {k: round(v, 9) for k, v in _influence(spark, cfg, rows).items()} == raw
+    assertDataFrameEqual(out, spark.createDataFrame(expected, out.schema), **TOL)
+
+
+def test_when_decays_window_edges_and_old_days_leave(spark, tmp_path):
+    cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1")
+    rows = [(D, "b", "a", 1), (D - dt.timedelta(days=1), "b", "a", 2), (D - dt.timedelta(days=2), "c", "a", 4),
+            (D - dt.timedelta(days=3), "c", "a", 100), (D + dt.timedelta(days=1), "b", "a", 100)]
+    out = window_edges(_edges_daily(spark, rows), D, cfg)
+    # b->a: 1 + 2 * 0.5 = 2; c->a: 4 * 0.25 = 1 (the day 3 days back and the day after D are outside)
+    assertDataFrameEqual(out, [("twitter", "b", "a", 2, 2.0), ("twitter", "c", "a", 1, 1.0)], **TOL)
+
+
+def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT)
+    hub = [(D, f"f{i}", "h", 1) for i in range(6)]
+    rows = hub + [(D, "h", "a", 1), (D, "a", "b", 1), (D, "b", "h", 1), (D, "b", "c", 3), (D, "c", "c2", 1)]
+    cold = _pass(spark, cfg, rows)[0]
+    start = spark.createDataFrame([("twitter", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
+                                  "network string, account_id string, raw double")
+    warm = _pass(spark, cfg, rows, start=start)[0]
+    assert cold.converged and warm.converged
+    assertDataFrameEqual(cold.state.select("account_id", "raw"), warm.state.select("account_id", "raw"),
+                         rtol=0.0, atol=1e-9)
+
+
+def test_a_reaction_from_an_influential_reactor_counts_more(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT)
+    # h is reacted to by ten accounts, p by none; each reacts once to its own target with the same weight
+    rows = [(D, f"f{i}", "h", 1) for i in range(10)] + [(D, "h", "t_high", 1), (D, "p", "t_low", 1)]
+    inf = _influence(spark, cfg, rows)
+    assert inf["h"] > inf["p"]
+    assert inf["t_high"] > inf["t_low"]
+
+
+def test_an_extra_reaction_never_lowers_the_target(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT)
+    base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1),
+            (D, "d", "c", 1)]
+    before = _influence(spark, cfg, base)
+    for extra in [(D, "c", "a", 1), (D, "d", "a", 1), (D, "b", "a", 5), (D, "e", "a", 0.2)]:
+        after = _influence(spark, cfg, base + [extra])
+        assert after["a"] > before["a"], extra
+
+
+def test_profile_prior_lifts_an_account_and_discounts_spam_followers(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.5", *TIGHT)
+    cols = _no_features(spark, cfg).columns
+    row = lambda acc, lf, spam: (("twitter", acc, lf, spam) + (None,) * (len(cols) - 4))  # noqa: E731
+    features = spark.createDataFrame([row("a", float(F_LOG), 0.0), row("b", float(F_LOG), 0.9), row("c", None, None)],
+                                     _no_features(spark, cfg).schema)
+    verts = {r["account_id"]: r["prior"] for r in vertices(features, spark.createDataFrame(
+        [], "network string, actor_id string, target_id string"), cfg).collect()}
+    # raw prior = 1 + 0.3 * ln(1 + followers * (1 - spam)), followers = e^F_LOG - 1 = 999
+    pa, pb, pc = 1 + 0.3 * math.log(1000), 1 + 0.3 * math.log(1 + 999 * 0.1), 1.0
+    mean = (pa + pb + pc) / 3
+    assert {k: round(v, 9) for k, v in verts.items()} == {"a": round(pa / mean, 9), "b": round(pb / mean, 9),
+                                                          "c": round(pc / mean, 9)}
+
+
+def test_forced_iterations_stop_at_the_maximum_and_report_it(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.tolerance=0", "graph.max_iterations=7", "graph.checkpoint_every=2")
+    result, _ = _pass(spark, cfg, [(D, "a", "b", 1), (D, "b", "a", 1), (D, "c", "a", 1)])
+    assert (result.iterations, result.converged, len(result.seconds)) == (7, False, 7)
+    assert result.state.where(F.col("raw") > 0).count() == 3

@@ -1,0 +1,167 @@
+"""The score: quantile placement, the target distribution, smoothing, rank, the hierarchy and explanations.
+
+Hand computations use conf/default.yaml: networks twitter 1.0, facebook 0.9; score.target anchors
+0 -> 1, 0.1 -> 15, 0.3 -> 32, 0.5 -> 40, 0.8 -> 52, 0.95 -> 63, 0.99 -> 75, ..., 1 -> 100; smoothing 0.3.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+from pyspark.testing import assertDataFrameEqual
+
+from conftest import make_config
+from klout import schemas
+from klout.caching import Cache
+from klout.score.formula import accounts_of_persons
+from klout.score.run import score_tables
+from klout.score.scale import percentile, quantile_points, rank_and_percentile, smoothed, target_score
+
+TOL = {"rtol": 0.0, "atol": 1e-9}
+
+
+def _values(spark, xs):
+    return spark.createDataFrame([(f"p{i}", float(x)) for i, x in enumerate(xs)], "person_id string, raw double")
+
+
+def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg):
+    # 5 distinct values: share below rescaled like percent_rank: 0, 1/4, 2/4, 3/4, 1
+    points = quantile_points(_values(spark, [5, 1, 4, 2, 3]), "raw", cfg.score)
+    assert points == [(1.0, 0.0), (2.0, pytest.approx(0.25)), (3.0, pytest.approx(0.5)), (4.0, pytest.approx(0.75)),
+                      (5.0, pytest.approx(1.0))]
+    # ties share the lowest place: three people at 1 have nobody below them; the one at 2 has all three
+    assert quantile_points(_values(spark, [1, 1, 1, 2]), "raw", cfg.score) == [(1.0, 0.0), (2.0, pytest.approx(1.0))]
+
+
+def test_percentile_interpolates_between_quantile_points(spark, cfg):
+    points = [(1.0, 0.0), (2.0, 0.25), (3.0, 0.5), (5.0, 1.0)]
+    out = percentile(_values(spark, [0.5, 1, 1.5, 2, 4, 5, 9]), "raw", points, "pct").select("raw", "pct")
+    # below the lowest -> 0; 1.5 -> halfway 0..0.25; 4 -> halfway 0.5..1; at or above the highest -> 1
+    assertDataFrameEqual(out, [(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0),
+                               (9.0, 1.0)], **TOL)
+
+
+def test_target_score_follows_the_configured_anchors(spark, cfg):
+    df = spark.createDataFrame([(p,) for p in (0.0, 0.05, 0.2, 0.5, 0.95, 0.97, 1.0)], "pct double")
+    out = df.select("pct", target_score(F.col("pct"), cfg.score).alias("score"))
+    # 0.05: 1 + 0.5 x 14 = 8;  0.2: 15 + 0.5 x 17 = 23.5;  0.97: 63 + 0.5 x 12 = 69
+    assertDataFrameEqual(out, [(0.0, 1.0), (0.05, 8.0), (0.2, 23.5), (0.5, 40.0), (0.95, 63.0), (0.97, 69.0),
+                               (1.0, 100.0)], **TOL)
+
+
+def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark, cfg):
+    df = spark.createDataFrame([("a", 60.0, 50.0), ("b", 10.0, None), ("c", 20.0, 30.0), ("d", 33.0, 33.0)],
+                               "person_id string, target double, prev double")
+    out = df.select("person_id", smoothed(F.col("target"), F.col("prev"), cfg.score).alias("score"))
+    # a: 50 + 0.3 x 10 = 53;  b: no previous -> 10;  c: 30 - 0.3 x 10 = 27;  d: unchanged 33
+    assertDataFrameEqual(out, [("a", 53.0), ("b", 10.0), ("c", 27.0), ("d", 33.0)], **TOL)
+    ranked = rank_and_percentile(spark.createDataFrame(
+        [("a", 90.0), ("b", 80.0), ("c", 80.0), ("d", 70.0)], "person_id string, score double"))
+    assertDataFrameEqual(ranked.select("person_id", "score", "rank", "percentile"),
+                         [("a", 90.0, 1, 0.75), ("b", 80.0, 2, 0.25), ("c", 80.0, 2, 0.25), ("d", 70.0, 4, 0.0)],
+                         **TOL)
+
+
+# ---- the whole score step on hand-built account influence --------------------------------------------------
+
+INFLUENCE = [  # network, account, influence, reactors, engaged_weight, audience_influence, top reactors
+    ("twitter", "a", 3.0, 4, 2.0, 1.5, [("r1", 0.6), ("r2", 0.3)]),
+    ("facebook", "fa", 2.0, 1, 1.0, 0.5, [("r3", 0.5)]),
+    ("twitter", "b", 1.0, 0, 0.0, None, []),
+    ("twitter", "c", 0.5, 0, 0.0, None, []),
+]
+FEATURES = [  # network, account, weighted_reactions, posts, weighted_retweet, weighted_like
+    ("twitter", "a", 6.0, 3.0, 4.0, 2.0),
+    ("facebook", "fa", 1.0, 1.0, 0.0, 1.0),
+    ("twitter", "b", 0.0, None, 0.0, 0.0),
+]
+
+
+def _inputs(spark, cfg, links=(("twitter", "a", "P"), ("facebook", "fa", "P")), without=()):
+    influence = spark.createDataFrame(
+        [(n, a, i, i, 0.0, i, r, w, ai, top) for n, a, i, r, w, ai, top in INFLUENCE if a not in without],
+        StructType(schemas.ACCOUNT_INFLUENCE.fields[1:]))
+    identities = spark.createDataFrame([(n, u, p, "test", None) for n, u, p in links], "network string, user_id string, person_id string, source string, "
+                                              "ingested_at timestamp")
+    actions = [a for a in cfg.actions]
+    features = spark.createDataFrame(
+        [(n, a, wr, posts, *[rt if x == "retweet" else lk if x == "like" else 0.0 for x in actions])
+         for n, a, wr, posts, rt, lk in FEATURES],
+        "network string, account_id string, weighted_reactions double, posts double, "
+        + ", ".join(f"weighted_{x} double" for x in actions))
+    return accounts_of_persons(influence, identities), features
+
+
+def _cfg(tmp_path):
+    """Quantiles at k/12: exact for 3 people (CDF steps 1/3, 2/3, 1), so hand computations hold to the digit."""
+    return make_config(tmp_path, "score.quantile_grid=12")
+
+
+def _previous(spark):
+    return spark.createDataFrame([("P", 90.0, {"twitter": 80.0, "linkedin": 20.0}), ("twitter:c", 10.0,
+                                                                                       {"twitter": 5.0})],
+                                 "person_id string, score double, network_scores map<string, double>")
+
+
+def test_scores_hierarchy_subscores_smoothing_and_rank(spark, tmp_path):
+    cfg = _cfg(tmp_path)
+    accounts, features = _inputs(spark, cfg)
+    previous = _previous(spark)
+    with Cache() as cache:
+        scores, _ = score_tables(accounts, features, previous, previous, None, cfg, cache)
+        rows = scores.collect()
+    # raw: P = twitter 3.0 x 1.0 + facebook 2.0 x 0.9 = 4.8; twitter:b 1.0; twitter:c 0.5
+    # quantile points (0.5, 0), (1.0, 0.5), (4.8, 1) -> targets c 1, b 40, P 100
+    # network scores: P twitter 3.0 -> pct 0.5 + 2/3.8 x 0.5 = 0.763158 -> 40 + 0.263158/0.3 x 12 = 50.53
+    #                 P facebook 1.8 -> pct 0.5 + 0.8/3.8 x 0.5 = 0.605263 -> 40 + 0.105263/0.3 x 12 = 44.21
+    # smoothed: P 90 + 0.3 x 10 = 93; b (no previous) 40; c 10 + 0.3 x (1 - 10) = 7.3
+    # true reach P 4 + 1; amplification P (6 + 1) / (3 + 1); network impact P (1.5 x 2 + 0.5 x 1) / 3
+    expected = [
+        ("P", 93.0, 100.0, 4.8, {"facebook": 44.21, "twitter": 50.53}, 5, 1.75, 3.5 / 3, 1, 2 / 3, 3.0, None),
+        ("twitter:b", 40.0, 40.0, 1.0, {"twitter": 40.0}, 0, None, None, 2, 1 / 3, None, None),
+        ("twitter:c", 7.3, 1.0, 0.5, {"twitter": 1.0}, 0, None, None, 3, 0.0, -2.7, None),
+    ]
+    assertDataFrameEqual(spark.createDataFrame(rows, scores.schema),
+                         spark.createDataFrame(expected, scores.schema), **TOL)
+
+
+def test_explanations_list_networks_actions_reactors_and_changes(spark, tmp_path):
+    cfg = _cfg(tmp_path)
+    accounts, features = _inputs(spark, cfg)
+    with Cache() as cache:
+        _, why = score_tables(accounts, features, _previous(spark), None, None, cfg, cache)
+        rows = why.collect()
+    expected = [
+        ("P", 93.0, 90.0,
+         [("twitter", 50.53, 3.0 / 4.8), ("facebook", 44.21, 1.8 / 4.8)],
+         [("retweet", 4.0, 4 / 7), ("like", 3.0, 3 / 7)],
+         [("twitter", "r1", 0.6), ("facebook", "r3", 0.45), ("twitter", "r2", 0.3)],   # r3: 0.5 x facebook 0.9
+         [("facebook", None, 44.21, 44.21), ("twitter", 80.0, 50.53, -29.47), ("linkedin", 20.0, None, -20.0)],
+         "score 93.00 (+3.00 since the previous score); strongest network twitter (63% of it); "
+         "most weight from retweet (57%); top reactor twitter:r1"),
+        ("twitter:b", 40.0, None, [("twitter", 40.0, 1.0)], [], [], [("twitter", None, 40.0, 40.0)],
+         "score 40.00 (first score); strongest network twitter (100% of it)"),
+        ("twitter:c", 7.3, 10.0, [("twitter", 1.0, 1.0)], [], [], [("twitter", 5.0, 1.0, -4.0)],
+         "score 7.30 (-2.70 since the previous score); strongest network twitter (100% of it)"),
+    ]
+    schema = why.schema
+    assertDataFrameEqual(spark.createDataFrame(rows, schema), spark.createDataFrame(expected, schema), **TOL)
+
+
+def test_connecting_another_network_never_lowers_a_persons_score(spark, tmp_path):
+    cfg = _cfg(tmp_path)
+
+    def scores_with(links, without=()):
+        accounts, features = _inputs(spark, cfg, links, without)
+        with Cache() as cache:
+            scores, _ = score_tables(accounts, features, None, None, None, cfg, cache)
+            return {r["person_id"]: (r["raw"], r["score"]) for r in scores.collect()}
+    # c alone among a (3.0), b (1.0), c (0.5): lowest, score 1. Then c connects a new facebook account fa (1.8):
+    # raw 0.5 + 1.8 = 2.3, the middle of three (1.0, 2.3, 3.0): percentile 0.5 -> 40
+    alone = scores_with([], without=("fa",))
+    connected = scores_with([("twitter", "c", "Q"), ("facebook", "fa", "Q")])
+    assert alone["twitter:c"] == (0.5, 1.0)
+    assert connected["Q"] == (pytest.approx(2.3), 40.0)
+    # the top person stays on top when it connects a network too
+    assert scores_with([("twitter", "a", "P"), ("facebook", "fa", "P")])["P"] == (pytest.approx(4.8), 100.0)
