@@ -93,8 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_top)
 
     p = sub.add_parser("explain", help="print why a person has their score on a run date")
-    p.add_argument("--person", required=True, metavar="PERSON_ID", help='person id (an unlinked account is '
-                                                                         '"<network>:<user_id>")')
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", metavar="PERSON_ID", help='person id (an unlinked account is "<network>:<user_id>")')
+    who.add_argument("--rank", type=int, metavar="N", help="the person ranked N that day (ties: first by id)")
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
     _common(p)
     p.set_defaults(run=_cmd_explain)
@@ -222,7 +223,7 @@ def _cell(v: object) -> object:
 def _cmd_explain(spark, cfg: Config, args) -> int:
     from klout.publish import explanation
 
-    e = explanation(spark, cfg, args.person, args.date)
+    e = explanation(spark, cfg, args.date, person_id=args.person, rank=args.rank)
     print(f"{e['person_id']} on {args.date}: {e['summary']}")
     sections = (("networks", "top_networks", ("network", "score", "share")),
                 ("actions", "top_actions", ("action", "weight", "share")),

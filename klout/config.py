@@ -124,6 +124,7 @@ class GraphConfig:
     max_iterations: int = spec(ge=1, le=1000)
     checkpoint_every: int = spec(ge=1)
     attention_floor: float = spec(gt=0.0)
+    attention_quantile: float = spec(ge=0.0, lt=1.0)
     warm_start: bool
     top_reactors: int = spec(ge=0, le=100)
     prior: PriorConfig
@@ -131,6 +132,7 @@ class GraphConfig:
 
 @dataclass(frozen=True)
 class ScoreConfig:
+    combine_power: float = spec(ge=1.0)
     smoothing: float = spec(gt=0.0, le=1.0)
     quantile_grid: int = spec(ge=10, le=100_000)
     quantile_accuracy: int = spec(ge=100)

@@ -35,8 +35,16 @@ def top(spark: SparkSession, cfg, run_date: dt.date, n: int, network: str | None
     return scores.orderBy(*order).select(*cols).limit(n).collect()
 
 
-def explanation(spark: SparkSession, cfg, person_id: str, run_date: dt.date) -> dict:
-    """One person's explanation row of the day as a plain dict; InputError when the person has no score that day."""
+def explanation(spark: SparkSession, cfg, run_date: dt.date, person_id: str | None = None,
+                rank: int | None = None) -> dict:
+    """One person's explanation row of the day (by id, or the first person at `rank`) as a plain dict;
+    InputError when there is none."""
+    if person_id is None:
+        at_rank = day_scores(spark, cfg, run_date).where(F.col("rank") == rank).orderBy("person_id").limit(1)
+        found = at_rank.select("person_id").collect()
+        if not found:
+            raise InputError(f"no person at rank {rank} on {run_date}")
+        person_id = found[0]["person_id"]
     rows = (tables.required_partition(spark, cfg, tables.SCORE_EXPLANATIONS, run_date, "score")
             .where(F.col("person_id") == person_id).collect())
     if not rows:

@@ -165,8 +165,10 @@ ACCOUNT_INFLUENCE = _schema(
     ("account_id", StringType(), False),
     ("influence", DoubleType(), False),      # the fixed point divided by its network's mean: the mean account has 1.0
     ("raw", DoubleType(), False),            # the fixed point itself (prior scale): the next run's warm start
-    ("from_profile", DoubleType(), False),   # (1 - damping) x prior, on the influence scale
-    ("from_reactions", DoubleType(), False),  # damping x sum of reactors' influence x share, on the influence scale
+    # influence = bare + from_profile + from_reactions, where bare = (1 - damping) / network mean is what an account
+    # with no profile facts and no reactions has
+    ("from_profile", DoubleType(), False),   # (1 - damping) x (prior - 1) / mean: what the profile adds
+    ("from_reactions", DoubleType(), False),  # damping x sum of reactors' raw influence x share / mean
     ("reactors", LongType(), False),         # distinct reactors in the window (true reach of the account)
     ("engaged_weight", DoubleType(), False),  # window edge weight received (When x Where x What x How x anti-gaming)
     ("audience_influence", DoubleType(), True),  # engaged_weight-weighted mean influence of its reactors

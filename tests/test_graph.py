@@ -21,13 +21,15 @@ from klout.graph.window import window_edges, with_shares
 
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
-TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3"]
+# attention_quantile 0: the floor is graph.attention_floor = 1 (a fixed number, for hand computation)
+TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3", "graph.attention_quantile=0"]
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
 
-def _edges_daily(spark, rows):
-    """silver/edges_daily rows from (date, actor, target, weight) on twitter; factors neutral."""
-    return spark.createDataFrame([(d, "twitter", a, t, 1, float(w), 1.0, 1.0, 1.0, False) for d, a, t, w in rows],
+def _edges_daily(spark, rows, ring=1.0):
+    """silver/edges_daily rows from (date, actor, target, weight) on twitter; the reactors' ring factor `ring`
+    (already in the weight), other factors neutral."""
+    return spark.createDataFrame([(d, "twitter", a, t, 1, float(w), 1.0, 1.0, ring, False) for d, a, t, w in rows],
                                  schemas.EDGES_DAILY)
 
 
@@ -65,27 +67,45 @@ def test_fixed_point_of_a_small_graph_by_hand(spark, tmp_path):
         "audience_influence", "top_reactors")
     rr = lambda *pairs: [(r, c) for r, c in pairs]  # noqa: E731
     expected = [
-        # from_profile = 0.5 / mean; contributions = 0.5 * influence(reactor) * share
-        ("a", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 2, 4.0, 0.5 / mean,
+        # no profiles: from_profile 0; a bare account has 0.5 / mean; contributions 0.5 * influence(reactor) * share
+        ("a", 1.0 / mean, 1.0, 0.0, 0.5 / mean, 2, 4.0, 0.5 / mean,
          rr(("b", 0.25 / mean), ("c", 0.25 / mean))),
-        ("b", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
-        ("c", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
-        ("r", 0.5 / mean, 0.5, 0.5 / mean, 0.0, 0, 0.0, None, []),
-        ("s", 0.625 / mean, 0.625, 0.5 / mean, 0.125 / mean, 1, 0.5, 0.5 / mean, rr(("r", 0.125 / mean))),
-        ("x", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("y", 0.5 / mean))),
-        ("y", 1.0 / mean, 1.0, 0.5 / mean, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("x", 0.5 / mean))),
+        ("b", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
+        ("c", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
+        ("r", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
+        ("s", 0.625 / mean, 0.625, 0.0, 0.125 / mean, 1, 0.5, 0.5 / mean, rr(("r", 0.125 / mean))),
+        ("x", 1.0 / mean, 1.0, 0.0, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("y", 0.5 / mean))),
+        ("y", 1.0 / mean, 1.0, 0.0, 0.5 / mean, 1, 1.0, 1.0 / mean, rr(("x", 0.5 / mean))),
     ]
     assert {k: round(v, 9) for k, v in _influence(spark, cfg, rows).items()} == raw
     assertDataFrameEqual(out, spark.createDataFrame(expected, out.schema), **TOL)
 
 
 def test_when_decays_window_edges_and_old_days_leave(spark, tmp_path):
-    cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1")
+    cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1", "graph.attention_quantile=0")
     rows = [(D, "b", "a", 1), (D - dt.timedelta(days=1), "b", "a", 2), (D - dt.timedelta(days=2), "c", "a", 4),
             (D - dt.timedelta(days=3), "c", "a", 100), (D + dt.timedelta(days=1), "b", "a", 100)]
     out = window_edges(_edges_daily(spark, rows), D, cfg)
     # b->a: 1 + 2 * 0.5 = 2; c->a: 4 * 0.25 = 1 (the day 3 days back and the day after D are outside)
-    assertDataFrameEqual(out, [("twitter", "b", "a", 2, 2.0), ("twitter", "c", "a", 1, 1.0)], **TOL)
+    assertDataFrameEqual(out, [("twitter", "b", "a", 2, 2.0, 2.0), ("twitter", "c", "a", 1, 1.0, 1.0)], **TOL)
+
+
+def test_a_discounted_reactor_passes_on_only_its_discount(spark, tmp_path):
+    cfg = make_config(tmp_path, *TIGHT)
+    # r's reactions carry ring 0.25 (weights 1 and 0.5 after it): attention 4 + 2 = 6 -> shares 1/6 and 0.5/6,
+    # together 0.25 of r's influence. q has one undiscounted reaction of weight 0.5 < floor 1: share 0.5.
+    edges = (_edges_daily(spark, [(D, "r", "a", 1), (D, "r", "b", 0.5)], ring=0.25)
+             .unionByName(_edges_daily(spark, [(D, "q", "a", 0.5)])))
+    out = with_shares(window_edges(edges, D, cfg), cfg).select("actor_id", "target_id", "attention", "share")
+    assertDataFrameEqual(out, [("r", "a", 4.0, 1 / 6), ("r", "b", 2.0, 0.5 / 6), ("q", "a", 0.5, 0.5)], **TOL)
+
+
+def test_the_attention_floor_follows_the_configured_quantile(spark, tmp_path):
+    cfg = make_config(tmp_path, "graph.attention_quantile=0.5")
+    # reactors' attention 1, 2, 3, 4, 10: median 3 -> floor 3 (above attention_floor 1)
+    rows = [(D, f"r{w}", "t", w) for w in (1, 2, 3, 4, 10)]
+    out = with_shares(window_edges(_edges_daily(spark, rows), D, cfg), cfg).select("actor_id", "share")
+    assertDataFrameEqual(out, [("r1", 1 / 3), ("r2", 2 / 3), ("r3", 1.0), ("r4", 1.0), ("r10", 1.0)], **TOL)
 
 
 def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, tmp_path):
@@ -128,15 +148,16 @@ def test_profile_prior_lifts_an_account_and_discounts_spam_followers(spark, tmp_
                                      _no_features(spark, cfg).schema)
     verts = {r["account_id"]: r["prior"] for r in vertices(features, spark.createDataFrame(
         [], "network string, actor_id string, target_id string"), cfg).collect()}
-    # raw prior = 1 + 0.3 * ln(1 + followers * (1 - spam)), followers = e^F_LOG - 1 = 999
-    pa, pb, pc = 1 + 0.3 * math.log(1000), 1 + 0.3 * math.log(1 + 999 * 0.1), 1.0
-    mean = (pa + pb + pc) / 3
-    assert {k: round(v, 9) for k, v in verts.items()} == {"a": round(pa / mean, 9), "b": round(pb / mean, 9),
-                                                          "c": round(pc / mean, 9)}
+    # prior = (base 1 + 0.3 * ln(1 + followers * (1 - spam))) / base, followers = e^F_LOG - 1 = 999;
+    # c knows nothing (its unknown age adds nothing either): a bare account, prior 1
+    assert {k: round(v, 9) for k, v in verts.items()} == {"a": round(1 + 0.3 * math.log(1000), 9),
+                                                          "b": round(1 + 0.3 * math.log(1 + 999 * 0.1), 9),
+                                                          "c": 1.0}
 
 
 def test_forced_iterations_stop_at_the_maximum_and_report_it(spark, tmp_path):
-    cfg = make_config(tmp_path, "graph.tolerance=0", "graph.max_iterations=7", "graph.checkpoint_every=2")
+    cfg = make_config(tmp_path, "graph.tolerance=0", "graph.max_iterations=7", "graph.checkpoint_every=2",
+                      "graph.attention_quantile=0")
     result, _ = _pass(spark, cfg, [(D, "a", "b", 1), (D, "b", "a", 1), (D, "c", "a", 1)])
     assert (result.iterations, result.converged, len(result.seconds)) == (7, False, 7)
     assert result.state.where(F.col("raw") > 0).count() == 3

@@ -6,6 +6,8 @@ Hand computations use conf/default.yaml: networks twitter 1.0, facebook 0.9; sco
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -14,7 +16,7 @@ from pyspark.testing import assertDataFrameEqual
 from conftest import make_config
 from klout import schemas
 from klout.caching import Cache
-from klout.score.formula import accounts_of_persons
+from klout.score.formula import accounts_of_persons, network_share, person_raw
 from klout.score.run import score_tables
 from klout.score.scale import percentile, quantile_points, rank_and_percentile, smoothed, target_score
 
@@ -63,6 +65,17 @@ def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark,
                          **TOL)
 
 
+def test_networks_combine_by_the_configured_power(spark, cfg):
+    values = spark.createDataFrame([("P", "twitter", 3.0), ("P", "facebook", 1.8), ("Q", "twitter", 2.0)],
+                                   "person_id string, network string, value double")
+    # p = 2 (default): P = sqrt(3^2 + 1.8^2) = sqrt(12.24); shares 9 / 12.24 and 3.24 / 12.24
+    raw = person_raw(values, cfg)
+    assertDataFrameEqual(raw, [("P", math.sqrt(12.24)), ("Q", 2.0)], **TOL)
+    shares = values.join(raw, "person_id").select("person_id", "network", network_share(cfg).alias("share"))
+    expected = [("P", "twitter", 9 / 12.24), ("P", "facebook", 3.24 / 12.24), ("Q", "twitter", 1.0)]
+    assertDataFrameEqual(shares, spark.createDataFrame(expected, shares.schema), **TOL)
+
+
 # ---- the whole score step on hand-built account influence --------------------------------------------------
 
 INFLUENCE = [  # network, account, influence, reactors, engaged_weight, audience_influence, top reactors
@@ -94,8 +107,9 @@ def _inputs(spark, cfg, links=(("twitter", "a", "P"), ("facebook", "fa", "P")), 
 
 
 def _cfg(tmp_path):
-    """Quantiles at k/12: exact for 3 people (CDF steps 1/3, 2/3, 1), so hand computations hold to the digit."""
-    return make_config(tmp_path, "score.quantile_grid=12")
+    """Quantiles at k/12: exact for 3 people (CDF steps 1/3, 2/3, 1), so hand computations hold to the digit;
+    networks added up (combine_power 1; the p-norm has its own test)."""
+    return make_config(tmp_path, "score.quantile_grid=12", "score.combine_power=1")
 
 
 def _previous(spark):

@@ -1,6 +1,8 @@
 """The profile prior of an account: what its long-lasting features say before any reaction is counted.
 
-    prior = base + Σ coefficient × feature   (a missing feature adds nothing), then ÷ its network's mean
+    prior = (base + Σ coefficient × feature) / base   (a missing feature adds nothing)
+
+so a bare account (no profile facts) has prior exactly 1, and what a profile adds is prior − 1.
 
 Followers count only when real: ln(1 + followers × (1 − spam share − inactive share)). Coefficients are
 `graph.prior.*` in conf/default.yaml."""
@@ -11,7 +13,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import exact_sum
 
 MAX_AGE_YEARS = 10.0  # account age stops adding to the prior after this many years
 
@@ -44,18 +45,12 @@ def raw_prior(cfg: Config) -> Column:
     return total
 
 
-def normalise(df: DataFrame, column: str) -> DataFrame:
-    """Divide `column` by its network's mean (an exact mean, so results do not depend on partitioning)."""
-    means = df.groupBy("network").agg((exact_sum(column) / F.count(F.lit(1))).alias("_mean"))
-    return df.join(F.broadcast(means), "network").withColumn(column, F.col(column) / F.col("_mean")).drop("_mean")
-
-
 def vertices(features: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
-    """(network, account_id, prior): every account with features or an edge in the window; prior of mean 1 per
-    network. An account with an edge but no features row gets the base prior."""
-    with_prior = features.select("network", "account_id", raw_prior(cfg).alias("prior"))
+    """(network, account_id, prior): every account with features or an edge in the window. An account with an
+    edge but no features row is a bare account: prior 1."""
+    with_prior = features.select("network", "account_id", (raw_prior(cfg) / F.lit(float(cfg.graph.prior.base)))
+                                 .alias("prior"))
     ends = (edges.select("network", F.col("actor_id").alias("account_id"))
             .unionByName(edges.select("network", F.col("target_id").alias("account_id"))).distinct())
-    every = (with_prior.join(ends, ["network", "account_id"], "full")
-             .withColumn("prior", F.coalesce("prior", F.lit(float(cfg.graph.prior.base)))))
-    return normalise(every, "prior")
+    return (with_prior.join(ends, ["network", "account_id"], "full")
+            .withColumn("prior", F.coalesce("prior", F.lit(1.0))))

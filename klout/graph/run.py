@@ -7,6 +7,7 @@ warm start, the latest earlier account_influence; replaces the run date's accoun
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -14,7 +15,7 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.config import Config
 from klout.features.weights import exact_sum
-from klout.graph.iterate import KEY, converge, persist_edges, persist_vertices
+from klout.graph.iterate import KEY, Convergence, converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.window import window_edges, with_shares
 from klout.progress import step
@@ -29,8 +30,9 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
     means = state.groupBy("network").agg((exact_sum("raw") / F.count(F.lit(1))).alias("_mean"))
     accounts = (state.join(F.broadcast(means), "network")
                 .select(*KEY, "raw", (F.col("raw") / F.col("_mean")).alias("influence"),
-                        (F.lit(1.0 - d) * F.col("prior") / F.col("_mean")).alias("from_profile")))
-    accounts = accounts.withColumn("from_reactions", F.col("influence") - F.col("from_profile"))
+                        (F.lit(1.0 - d) / F.col("_mean")).alias("_bare"),
+                        (F.lit(1.0 - d) * (F.col("prior") - F.lit(1.0)) / F.col("_mean")).alias("from_profile")))
+    accounts = accounts.withColumn("from_reactions", F.col("influence") - F.col("_bare") - F.col("from_profile"))
 
     reactor = accounts.select("network", F.col("account_id").alias("actor_id"), F.col("influence").alias("_ri"))
     engaged = (edges.join(reactor, ["network", "actor_id"])
@@ -61,8 +63,10 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
         .alias("top_reactors"))
 
 
-def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
-    """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged."""
+def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
+              on_converged: Callable[[Convergence], None] | None = None) -> dict[str, object]:
+    """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged.
+    `on_converged` (benchmarks) receives the pass's Convergence, per-iteration seconds included."""
     with step("graph", date=run_date.isoformat()) as progress:
         features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
         edges = persist_edges(with_shares(window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg),
@@ -72,6 +76,8 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
         try:
             with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}"):
                 result = converge(verts, edges, start, cfg.graph)
+                if on_converged is not None:
+                    on_converged(result)
                 rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
                 accounts = tables.replace_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, rows, run_date)
         finally:

@@ -13,22 +13,39 @@ from klout.features.weights import decay, exact_sum
 
 
 def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
-    """(network, actor_id, target_id, reactions, weight) over the window ending on `run_date`.
+    """(network, actor_id, target_id, reactions, weight, attention) over the window ending on `run_date`.
 
-    `weight` is Σ over the pair's days of the day's weight (Where × What × How × anti-gaming) × When(age)."""
+    `weight` is Σ over the pair's days of the day's weight (Where × What × How × pair cap × selectivity × ring)
+    × When(age); `attention` the same without the reactor's selectivity and ring factors: what the reactor gave
+    before anti-gaming discounted it."""
     age = F.datediff(F.lit(run_date), F.col("date"))
+    when = decay(age, cfg.features)
     in_window = edges_daily.where((age >= 0) & (age < cfg.features.window_days))
+    reactor_factor = F.col("selectivity") * F.col("ring")
+    undiscounted = F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
     return (in_window.groupBy("network", "actor_id", "target_id")
             .agg(F.sum("reactions").alias("reactions"),
-                 exact_sum(F.col("weight") * decay(age, cfg.features)).alias("weight")))
+                 exact_sum(F.col("weight") * when).alias("weight"),
+                 exact_sum(undiscounted * when).alias("attention")))
 
 
 def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
-    """`edges` plus `share` = weight / max(reactor's total window weight, graph.attention_floor).
+    """`edges` plus `share` = weight / max(reactor's total attention, attention floor).
 
-    A reactor hands out at most all of its influence (Σ share ≤ 1), which keeps the graph pass a contraction; the
-    floor keeps a reactor with little activity (or one down-weighted by anti-gaming) from passing all of it."""
-    out = edges.groupBy("network", "actor_id").agg(exact_sum("weight").alias("_out"))
-    floor = F.lit(float(cfg.graph.attention_floor))
+    A reactor hands out at most all of its influence (Σ share ≤ 1, as weight ≤ attention), which keeps the graph
+    pass a contraction. Dividing the discounted weight by the undiscounted total means a reactor that anti-gaming
+    discounts (a ring member, a bulk reactor) passes on only that fraction of its influence. Below the floor, a
+    reactor's reactions are not shared out but each counts weight / floor: a selective reactor's reaction is worth
+    as much as a busy one's. The floor is the `graph.attention_quantile` of the reactors' attention (one
+    approximate quantile, so it follows the window's length and volume), at least `graph.attention_floor`."""
+    out = edges.groupBy("network", "actor_id").agg(exact_sum("attention").alias("_out"))
+    floor = attention_floor(out, cfg)
     return (edges.join(out, ["network", "actor_id"])
-            .withColumn("share", F.col("weight") / F.greatest(F.col("_out"), floor)).drop("_out"))
+            .withColumn("share", F.col("weight") / F.greatest(F.col("_out"), F.lit(floor))).drop("_out"))
+
+
+def attention_floor(out: DataFrame, cfg: Config) -> float:
+    """The floor of the share's denominator: the configured quantile of reactors' attention, at least the minimum."""
+    g = cfg.graph
+    q = out.agg(F.percentile_approx("_out", g.attention_quantile, 10_000)).first()[0] if g.attention_quantile else None
+    return max(float(g.attention_floor), float(q or 0.0))

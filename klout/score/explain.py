@@ -18,9 +18,8 @@ def _top(items: Column, key: str, k: int, fields: list[str]) -> Column:
     return F.transform(F.slice(ordered, 1, k), lambda s: F.struct(*[s[f].alias(f) for f in fields]))
 
 
-def top_networks(networks: DataFrame, k: int) -> DataFrame:
-    """(person_id, top_networks) from (person_id, network, value, score, raw)."""
-    share = F.when(F.col("raw") > 0, F.col("value") / F.col("raw")).otherwise(F.lit(0.0))
+def top_networks(networks: DataFrame, k: int, share: Column) -> DataFrame:
+    """(person_id, top_networks) from (person_id, network, value, score, raw); `share` is a network's share."""
     return (networks.groupBy("person_id")
             .agg(F.collect_list(F.struct(F.col("value"), F.col("network"), F.col("score"), share.alias("share")))
                  .alias("_n"))

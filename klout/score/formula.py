@@ -1,10 +1,13 @@
 """The score hierarchy: account influence → network value → person raw score, and the classic sub-scores.
 
-    value(person, network) = networks.<network> × Σ influence of the person's accounts on that network
-    raw(person)            = Σ_network value(person, network)
+    value(person, network) = networks.<network> × Σ (from_profile + from_reactions) of the person's accounts there
+    raw(person)            = (Σ_network value(person, network) ^ p) ^ (1 / p),   p = score.combine_power
 
-Values are non-negative, so a person's networks accumulate: linking another account can only raise the raw score
-(and so the 1–100 score, a monotone map of it; `klout.score.scale`). Influence is the graph pass's mean-1 output.
+An account counts for what its profile and its reactions add to a bare account's influence (the graph pass's
+mean-1 scale), so an account that brings nothing adds nothing. Values are non-negative, so a person's networks
+accumulate: connecting another account can only raise the raw score (and so the 1–100 score, a monotone map of
+it; `klout.score.scale`). p = 1 adds networks up; a larger p leans towards the strongest network (p = 2: a second
+network as strong as the first adds 41 %), so having many accounts is not in itself influence.
 """
 
 from __future__ import annotations
@@ -29,14 +32,22 @@ def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFram
 
 
 def network_values(accounts: DataFrame, cfg: Config) -> DataFrame:
-    """(person_id, network, value): the network's weight times the person's summed influence on it."""
+    """(person_id, network, value): the network's weight times what the person's accounts there add."""
+    added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
     return (accounts.groupBy("person_id", "network")
-            .agg((exact_sum("influence") * network_weight(cfg)).alias("value")))
+            .agg((exact_sum(added) * network_weight(cfg)).alias("value")))
 
 
-def person_raw(values: DataFrame) -> DataFrame:
-    """(person_id, raw): the sum of the person's network values."""
-    return values.groupBy("person_id").agg(exact_sum("value").alias("raw"))
+def person_raw(values: DataFrame, cfg: Config) -> DataFrame:
+    """(person_id, raw): the p-norm of the person's network values."""
+    p = float(cfg.score.combine_power)
+    return values.groupBy("person_id").agg(F.pow(exact_sum(F.pow("value", F.lit(p))), F.lit(1.0 / p)).alias("raw"))
+
+
+def network_share(cfg: Config) -> F.Column:
+    """A network's share of its person's raw score: value^p / raw^p (the shares of a person sum to 1)."""
+    p = float(cfg.score.combine_power)
+    return F.when(F.col("raw") > 0, F.pow(F.col("value") / F.col("raw"), F.lit(p))).otherwise(F.lit(0.0))
 
 
 def classic_subscores(accounts: DataFrame, features: DataFrame) -> DataFrame:

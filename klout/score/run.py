@@ -16,7 +16,8 @@ from klout.caching import Cache
 from klout.config import Config
 from klout.progress import step
 from klout.score import explain
-from klout.score.formula import accounts_of_persons, classic_subscores, network_values, person_raw
+from klout.score.formula import (accounts_of_persons, classic_subscores, network_share, network_values,
+                                 person_raw)
 from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_and_percentile, smoothed, target_score
 
 
@@ -26,7 +27,7 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
     date's features and earlier published scores (`previous`: the latest before the run date, for smoothing and
     what changed; `day_before`/`week_before`: exactly 1 and 7 days before, for the changes)."""
     values = cache(network_values(accounts, cfg))
-    raw = cache(person_raw(values))
+    raw = cache(person_raw(values, cfg))
     points = quantile_points(raw, "raw", cfg.score)
     people = percentile(raw, "raw", points, "_pct").withColumn("target_score", target_score(F.col("_pct"), cfg.score))
     networks = cache(percentile(values, "value", points, "_pct").withColumn(
@@ -56,7 +57,7 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
     scores = cache(scores.withColumn("true_reach", F.coalesce("true_reach", F.lit(0)).cast("long")))
 
     k = cfg.score.explain_top
-    parts = [explain.top_networks(networks.join(raw, "person_id"), k),
+    parts = [explain.top_networks(networks.join(raw, "person_id"), k, network_share(cfg)),
              explain.top_actions(accounts, features, cfg, k),
              explain.top_reactors(accounts, cfg, cfg.graph.top_reactors),
              explain.network_changes(networks, None if previous is None else previous.select(
