@@ -1,7 +1,7 @@
 """From raw scores to the published 1–100 score: approximate quantiles, a target distribution, smoothing, rank.
 
-1. `quantile_points`: percentile_approx at `score.quantile_grid` probabilities, one distributed aggregate; the
-   driver receives those few numbers only, never the people. Each distinct quantile value gets the share of people
+1. `quantile_points`: percentile_approx at `score.quantile_grid` probabilities (more towards the top), one
+   distributed aggregate; the driver receives those few numbers only, never the people. Each distinct quantile value gets the share of people
    strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
 2. `percentile`: each raw score placed between the two quantile values around it (Spark ML's Bucketizer, a
    binary search per row on the executors) and interpolated linearly.
@@ -22,10 +22,21 @@ from klout.config import ScoreConfig
 SCORE_DECIMALS = 2
 
 
+TAIL_DECADES = 4  # the tail grid reaches 1 - 10^-4 / grid: one person in ten million with the default grid
+
+
+def quantile_probabilities(cfg: ScoreConfig) -> list[float]:
+    """The probabilities the raw scores are sampled at: k/G for k = 0..G (G = score.quantile_grid), plus G/10 more,
+    log-spaced between 1 − 1/G and 1 − 10^-4/G, where the target distribution is steep and a few people per
+    million must be told apart."""
+    g = cfg.quantile_grid
+    tail = [1.0 - 10.0 ** (-TAIL_DECADES * j / (g // 10)) / g for j in range(1, g // 10 + 1)]
+    return sorted({k / g for k in range(g + 1)} | set(tail))
+
+
 def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[float, float]]:
     """[(value, percentile)] for the distinct approximate quantiles of `column`, by value."""
-    g = cfg.quantile_grid
-    probs = [k / g for k in range(g + 1)]
+    probs = quantile_probabilities(cfg)
     row = df.agg(F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"),
                  F.count(F.lit(1)).alias("n")).first()
     if not row["n"]:
@@ -33,10 +44,10 @@ def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[
     n, qs = row["n"], [float(v) for v in row["q"]]
     points: list[tuple[float, float]] = []
     below = 0.0  # share of values <= the previous distinct quantile, i.e. strictly below this one
-    for k, v in enumerate(qs):
+    for prob, v in zip(probs, qs):
         if not points or v > points[-1][0]:
             points.append((v, below))
-        below = k / g
+        below = prob
     scale = n / (n - 1) if n > 1 else 0.0  # share below -> percent_rank
     return [(v, min(1.0, p * scale)) for v, p in points]
 
