@@ -11,10 +11,22 @@ from typing import Iterator
 log = logging.getLogger("klout")
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever sys.stderr is at the time (it may be replaced, e.g. by test capture)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Log klout's progress to stderr with timestamps (idempotent)."""
     if not any(getattr(h, "_klout", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         handler._klout = True  # type: ignore[attr-defined]
         log.addHandler(handler)

@@ -11,7 +11,9 @@ TEST_SETS = [
     "spark.shuffle_partitions=2",
     "spark.delta_snapshot_partitions=1",
     "spark.driver_memory=2g",
-    "spark.conf.spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Duser.timezone=UTC",
+    # C1 only starts faster; its default code cache (48 MiB) fills up over the suite's generated code, so widen it
+    "spark.conf.spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m"
+    " -Duser.timezone=UTC",
     "spark.conf.spark.sql.adaptive.coalescePartitions.initialPartitionNum=2",
     "spark.conf.spark.default.parallelism=2",
 ]

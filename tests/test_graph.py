@@ -22,7 +22,8 @@ from klout.graph.window import window_edges, with_shares
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
 # attention_quantile 0: the floor is graph.attention_floor = 1 (a fixed number, for hand computation)
-TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3", "graph.attention_quantile=0"]
+TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3",
+         "graph.attention_quantile=0"]
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
 

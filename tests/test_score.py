@@ -32,6 +32,9 @@ def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg)
     points = quantile_points(_values(spark, [5, 1, 4, 2, 3]), "raw", cfg.score)
     assert points == [(1.0, 0.0), (2.0, pytest.approx(0.25)), (3.0, pytest.approx(0.5)), (4.0, pytest.approx(0.75)),
                       (5.0, pytest.approx(1.0))]
+    # 7 values: the 1000-point grid cannot hit sevenths, but the share below is a multiple of 1/7: exact ranks
+    assert quantile_points(_values(spark, range(7)), "raw", cfg.score) == [(float(i), pytest.approx(i / 6))
+                                                                            for i in range(7)]
     # ties share the lowest place: three people at 1 have nobody below them; the one at 2 has all three
     assert quantile_points(_values(spark, [1, 1, 1, 2]), "raw", cfg.score) == [(1.0, 0.0), (2.0, pytest.approx(1.0))]
 
@@ -95,8 +98,9 @@ def _inputs(spark, cfg, links=(("twitter", "a", "P"), ("facebook", "fa", "P")), 
     influence = spark.createDataFrame(
         [(n, a, i, i, 0.0, i, r, w, ai, top) for n, a, i, r, w, ai, top in INFLUENCE if a not in without],
         StructType(schemas.ACCOUNT_INFLUENCE.fields[1:]))
-    identities = spark.createDataFrame([(n, u, p, "test", None) for n, u, p in links], "network string, user_id string, person_id string, source string, "
-                                              "ingested_at timestamp")
+    identities = spark.createDataFrame([(n, u, p, "test", None) for n, u, p in links],
+                                       "network string, user_id string, person_id string, source string, "
+                                       "ingested_at timestamp")
     actions = [a for a in cfg.actions]
     features = spark.createDataFrame(
         [(n, a, wr, posts, *[rt if x == "retweet" else lk if x == "like" else 0.0 for x in actions])

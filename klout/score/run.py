@@ -45,8 +45,8 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
             people = people.withColumn(name, F.lit(None).cast("double"))
         else:
             b = before.select("person_id", F.col("score").alias("_b"))
-            people = people.join(b, "person_id", "left").withColumn(name, F.round(F.col("score") - F.col("_b"), SCORE_DECIMALS)) \
-                .drop("_b")
+            change = F.round(F.col("score") - F.col("_b"), SCORE_DECIMALS)
+            people = people.join(b, "person_id", "left").withColumn(name, change).drop("_b")
     network_map = (networks.groupBy("person_id")
                    .agg(F.map_from_entries(F.array_sort(F.collect_list(F.struct("network", "score"))))
                         .alias("network_scores")))

@@ -1,8 +1,8 @@
 """From raw scores to the published 1–100 score: approximate quantiles, a target distribution, smoothing, rank.
 
 1. `quantile_points`: percentile_approx at `score.quantile_grid` probabilities (more towards the top), one
-   distributed aggregate; the driver receives those few numbers only, never the people. Each distinct quantile value gets the share of people
-   strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
+   distributed aggregate; the driver receives those few numbers only, never the people. Each distinct quantile
+   value gets the share of people strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
 2. `percentile`: each raw score placed between the two quantile values around it (Spark ML's Bucketizer, a
    binary search per row on the executors) and interpolated linearly.
 3. `target_score`: the percentile mapped through the `score.target` anchors (piecewise linear and increasing), so
@@ -12,6 +12,8 @@
 """
 
 from __future__ import annotations
+
+import math
 
 from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column, DataFrame, Window
@@ -43,13 +45,22 @@ def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[
         return []
     n, qs = row["n"], [float(v) for v in row["q"]]
     points: list[tuple[float, float]] = []
-    below = 0.0  # share of values <= the previous distinct quantile, i.e. strictly below this one
+    previous = 0.0  # the last probability whose quantile was the previous distinct value
     for prob, v in zip(probs, qs):
         if not points or v > points[-1][0]:
-            points.append((v, below))
-        below = prob
+            points.append((v, _share_below(previous, prob, n) if points else 0.0))
+        previous = prob
     scale = n / (n - 1) if n > 1 else 0.0  # share below -> percent_rank
     return [(v, min(1.0, p * scale)) for v, p in points]
+
+
+def _share_below(lo: float, hi: float, n: int) -> float:
+    """The share of the n values below a quantile value first seen at probability `hi` (and not at `lo`): a multiple
+    of 1/n in [lo, hi). Exact when one multiple fits (few values, fine grid); the middle of the range otherwise."""
+    eps = 1e-9
+    first = math.ceil(lo * n - eps) / n
+    last = (math.ceil(hi * n - eps) - 1) / n
+    return first if last <= first else (first + last) / 2
 
 
 def percentile(df: DataFrame, column: str, points: list[tuple[float, float]], out: str) -> DataFrame:
