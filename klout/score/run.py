@@ -33,10 +33,8 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
     networks = cache(percentile(values, "value", points, "_pct").withColumn(
         "score", F.round(target_score(F.col("_pct"), cfg.score), SCORE_DECIMALS)).drop("_pct"))
 
-    prev = (previous.select("person_id", F.col("score").alias("_prev"))
-            if previous is not None else None)
-    if prev is not None:
-        people = people.join(prev, "person_id", "left")
+    if previous is not None:
+        people = people.join(previous.select("person_id", F.col("score").alias("_prev")), "person_id", "left")
     else:
         people = people.withColumn("_prev", F.lit(None).cast("double"))
     people = people.withColumn("score", smoothed(F.col("target_score"), F.col("_prev"), cfg.score))
