@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_scores)
 
+    p = sub.add_parser("maintain", help="compact (OPTIMIZE) and vacuum every table",
+                       description="OPTIMIZE each Delta table of the warehouse (maintenance.optimize), then VACUUM "
+                                   "it, deleting files no version of the last maintenance.vacuum_retention_hours "
+                                   "needs.")
+    _common(p)
+    p.set_defaults(run=_cmd_maintain)
+
     p = sub.add_parser("summary", help="print what the warehouse holds (rows per day, network, action; quarantine)")
     _common(p)
     p.set_defaults(run=_cmd_summary)
@@ -246,6 +253,14 @@ def _cmd_scores(spark, cfg: Config, args) -> int:
         print(f"wrote {n:,} scores of {args.date} to {args.output}", file=sys.stderr)
     else:
         write_export(rows, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_maintain(spark, cfg: Config, args) -> int:
+    from klout.maintain import maintain
+
+    for name, counts in maintain(spark, cfg).items():
+        print(f"{name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return EXIT_OK
 
 

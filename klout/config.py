@@ -160,6 +160,12 @@ class ScoreConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceConfig:
+    optimize: bool
+    vacuum_retention_hours: float = spec(ge=0.0)
+
+
+@dataclass(frozen=True)
 class SynthNetworkConfig:
     account_probability: float = spec(ge=0.0, le=1.0)
     activity_share: float = spec(gt=0.0)
@@ -207,6 +213,7 @@ class Config:
     features: FeaturesConfig
     graph: GraphConfig
     score: ScoreConfig
+    maintenance: MaintenanceConfig
     synth: SynthConfig
 
     def __post_init__(self) -> None:
