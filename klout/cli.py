@@ -54,36 +54,35 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_generate)
 
-    p = sub.add_parser("features", help="compute the features of a run date (or each date of a range, in order)",
-                       description="Long-lasting and dynamic features for the window ending on each run date: "
-                                   "writes silver/edges_daily, silver/account_daily, silver/feature_state and "
-                                   "gold/features partitions for the date, replacing them atomically.")
-    _dates(p)
-    _common(p)
-    p.set_defaults(run=_each_day("features", "klout.features.run:run_features"))
-
-    p = sub.add_parser("graph", help="run the influence graph pass of a run date (or each date of a range)",
-                       description="Personalised PageRank per network over the window's reactor -> account edges, "
-                                   "iterated to convergence (warm start from the previous run): writes the date's "
-                                   "gold/account_influence partition. Needs the date's features.")
-    _dates(p)
-    _common(p)
-    p.set_defaults(run=_each_day("graph", "klout.graph.run:run_graph"))
-
-    p = sub.add_parser("score", help="score every person of a run date (or each date of a range)",
-                       description="Account influence -> network sub-scores -> person score on 1-100 with the "
-                                   "classic sub-scores and explanations: writes the date's gold/scores and "
-                                   "gold/score_explanations partitions. Needs the date's graph pass.")
-    _dates(p)
-    _common(p)
-    p.set_defaults(run=_each_day("score", "klout.score.run:run_score"))
-
-    p = sub.add_parser("daily", help="features -> graph -> score for a run date (the orchestrator's step)",
-                       description="Every step of a run date in order; each replaces only its own partitions, so "
-                                   "rerunning a date gives the same tables. With --end, each date of the range.")
-    _dates(p)
-    _common(p)
-    p.set_defaults(run=_each_day("daily", "klout.daily:run_daily"))
+    # the steps of a run date: --date (and --end for a range run in order), one library function each
+    steps = (
+        ("features", "klout.features.run:run_features",
+         "compute the features of a run date (or each date of a range, in order)",
+         "Long-lasting and dynamic features for the window ending on each run date: writes silver/edges_daily, "
+         "silver/account_daily, silver/feature_state and gold/features partitions for the date, replacing them "
+         "atomically."),
+        ("graph", "klout.graph.run:run_graph",
+         "run the influence graph pass of a run date (or each date of a range)",
+         "Personalised PageRank per network over the window's reactor -> account edges, iterated to convergence "
+         "(warm start from the previous run): writes the date's gold/account_influence partition. Needs the date's "
+         "features."),
+        ("score", "klout.score.run:run_score",
+         "score every person of a run date (or each date of a range)",
+         "Account influence -> network sub-scores -> person score on 1-100 with the classic sub-scores and "
+         "explanations: writes the date's gold/scores and gold/score_explanations partitions. Needs the date's "
+         "graph pass."),
+        ("daily", "klout.daily:run_daily",
+         "features -> graph -> score for a run date (the orchestrator's step)",
+         "Every step of a run date in order; each replaces only its own partitions, so rerunning a date gives the "
+         "same tables. With --end, each date of the range."),
+    )
+    for name, target, summary, description in steps:
+        p = sub.add_parser(name, help=summary, description=description)
+        p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
+        p.add_argument("--end", type=_date, metavar="YYYY-MM-DD",
+                       help="last run date of a range, run in order (inclusive)")
+        _common(p)
+        p.set_defaults(run=_each_day(name, target))
 
     p = sub.add_parser("top", help="print the highest scores of a run date")
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
@@ -129,11 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_doctor)
     return parser
-
-
-def _dates(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
-    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last run date of a range, run in order (inclusive)")
 
 
 def _date(text: str) -> dt.date:
@@ -260,7 +254,7 @@ def _cmd_maintain(spark, cfg: Config, args) -> int:
     from klout.maintain import maintain
 
     for name, counts in maintain(spark, cfg).items():
-        print(f"{name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        print(f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items()))
     return EXIT_OK
 
 

@@ -9,38 +9,18 @@ day in order, and prints per-day seconds, rows/s and the driver JVM's peak memor
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from benchworld import build_world, jvm_peak_rss_mb, world_config
+from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from klout import tables
-from klout.config import load_config
 from klout.features.run import run_features
-from klout.progress import setup_logging
-from klout.session import get_spark
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--interactions", type=int, default=1_000_000, help="total interactions in the world")
-    ap.add_argument("--days", type=int, help="days of data (default: features.window_days + 1)")
-    ap.add_argument("--people", type=int, default=50_000)
-    ap.add_argument("--workdir", help="keep data here (default: a temporary directory, removed)")
-    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
-    args = ap.parse_args()
-    setup_logging()
-
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="klout-bench-"))
-    days = args.days or load_config(sets=args.sets).features.window_days + 1
-    cfg = world_config(work, args.interactions, days, args.people, args.sets)
-    spark = get_spark(cfg)
-    try:
+    with bench_session(bench_args(__doc__)) as (work, cfg, days, spark):
         per_day = build_world(spark, cfg, work)
         cores = spark.sparkContext.defaultParallelism
         print(f"\n{'day':>4}  {'date':10}  {'history':>7}  {'rows':>10}  {'seconds':>8}  {'rows/s':>9}  "
@@ -68,10 +48,6 @@ def main() -> None:
         state_rows = tables.read(spark, cfg, tables.FEATURE_STATE).groupBy("date").count() \
             .agg(F.max("count")).first()[0]
         print(f"largest feature_state partition: {state_rows:,} rows")
-    finally:
-        spark.stop()
-        if not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

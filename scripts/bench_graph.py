@@ -14,25 +14,19 @@ last day D, it prints:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from benchworld import build_world, jvm_peak_rss_mb, world_config
+from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from klout import tables
-from klout.config import load_config
 from klout.features.run import run_features
 from klout.graph.run import run_graph
 from klout.graph.window import window_edges
-from klout.progress import setup_logging
 from klout.score.run import run_score
-from klout.session import get_spark
 
 
 def timed_pass(spark, cfg, day):
@@ -50,19 +44,11 @@ def describe(name, result, seconds):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--interactions", type=int, default=1_000_000, help="total interactions in the world")
-    ap.add_argument("--days", type=int, help="days of data (default: features.window_days + 1)")
-    ap.add_argument("--people", type=int, default=50_000)
-    ap.add_argument("--workdir", help="keep (or reuse) data here (default: a temporary directory)")
-    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
-    args = ap.parse_args()
-    setup_logging()
+    with bench_session(bench_args(__doc__)) as (work, cfg, days, spark):
+        run(spark, cfg, work, days)
 
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="klout-bench-"))
-    days = args.days or load_config(sets=args.sets).features.window_days + 1
-    cfg = world_config(work, args.interactions, days, args.people, args.sets)
-    spark = get_spark(cfg)
+
+def run(spark, cfg, work, days) -> None:
     last = cfg.synth.start_date + dt.timedelta(days=days - 1)
     if tables.partition(spark, cfg, tables.FEATURES, last) is None:
         build_world(spark, cfg, work)
@@ -114,7 +100,6 @@ def main() -> None:
           f"cached by the pass); countDistinct over daily edges {distinct:,} in {t_distinct:.1f}s; "
           f"approx_count_distinct {approx:,} in {t_approx:.1f}s", flush=True)
     print(f"peak JVM RSS {jvm_peak_rss_mb(spark):,.0f} MiB")
-    spark.stop()
 
 
 if __name__ == "__main__":

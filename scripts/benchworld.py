@@ -1,15 +1,63 @@
-"""Shared by the benchmarks: a synthetic world of a given total size, generated and ingested a day at a time."""
+"""Shared by the benchmark scripts: their arguments, a scratch workspace with a Spark session, and a synthetic world
+of a given total size, generated and ingested a day at a time."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from klout.config import Config, load_config
 from klout.ingest.run import ingest
+from klout.progress import setup_logging
+from klout.session import get_spark
 from klout.synth import generate_world, write_world
 from klout.synth.population import Plan
+
+
+def bench_args(doc: str, extra: bool = True) -> argparse.Namespace:
+    """Parse a script's arguments: --workdir and --set always; the world's size (--interactions, --days, --people)
+    with `extra`. Also turns klout's progress logging on."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if extra:
+        ap.add_argument("--interactions", type=int, default=1_000_000, help="total interactions in the world")
+        ap.add_argument("--days", type=int, help="days of data (default: features.window_days + 1)")
+        ap.add_argument("--people", type=int, default=50_000)
+    ap.add_argument("--workdir", help="keep (or reuse) data here (default: a temporary directory, removed)")
+    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
+    args = ap.parse_args()
+    setup_logging()
+    return args
+
+
+@contextmanager
+def workspace(workdir: str | None) -> Iterator[Path]:
+    """`workdir`, or a temporary directory removed when the block ends."""
+    path = Path(workdir or tempfile.mkdtemp(prefix="klout-bench-"))
+    try:
+        yield path
+    finally:
+        if not workdir:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def bench_session(args: argparse.Namespace) -> Iterator[tuple[Path, Config, int, object]]:
+    """(workspace, config of a world of args.interactions over `days`, days, Spark session); the session is stopped
+    and a temporary workspace removed when the block ends."""
+    with workspace(args.workdir) as work:
+        days = args.days or load_config(sets=args.sets).features.window_days + 1
+        cfg = world_config(work, args.interactions, days, args.people, args.sets)
+        spark = get_spark(cfg)
+        try:
+            yield work, cfg, days, spark
+        finally:
+            spark.stop()
 
 
 def world_config(work: Path, interactions: int, days: int, people: int, sets: list[str]) -> Config:

@@ -33,9 +33,14 @@ def _lookup(weights: dict[str, float], key: Column, default: float) -> Column:
     return F.coalesce(F.try_element_at(m, key), F.lit(float(default)))
 
 
+def where_weight(cfg: Config) -> Column:
+    """Where: the configured `networks.<name>` weight of the row's network (0 for an unknown one)."""
+    return _lookup(dict(cfg.networks), F.col("network"), 0.0)
+
+
 def base_weight(cfg: Config) -> Column:
     """Where × What × How of each reaction row (columns network, content_type, action)."""
-    where = _lookup(dict(cfg.networks), F.col("network"), 0.0)
+    where = where_weight(cfg)
     what = _lookup(dict(cfg.content_types), F.col("content_type"), cfg.features.unknown_content_weight)
     how = _lookup(dict(cfg.actions), F.col("action"), 0.0)
     return where * what * how

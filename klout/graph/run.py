@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -69,8 +70,14 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
     `on_converged` (benchmarks) receives the pass's Convergence, per-iteration seconds included."""
     with step("graph", date=run_date.isoformat()) as progress:
         features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
-        edges = persist_edges(with_shares(window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg),
-                                          cfg))
+        # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
+        window = window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg).persist(
+            StorageLevel.MEMORY_AND_DISK)
+        try:
+            edges = persist_edges(with_shares(window, cfg))
+            edges.count()  # materialised before the window is released
+        finally:
+            window.unpersist()
         start = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date) if cfg.graph.warm_start else None
         verts = persist_vertices(vertices(features, edges, cfg))
         try:

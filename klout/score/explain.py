@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.score.formula import network_weight
+from klout.features.weights import where_weight
 
 
 def _top(items: Column, key: str, k: int, fields: list[str]) -> Column:
@@ -47,7 +47,7 @@ def top_actions(accounts: DataFrame, features: DataFrame, cfg: Config, k: int) -
 def top_reactors(accounts: DataFrame, cfg: Config, k: int) -> DataFrame:
     """(person_id, top_reactors) from the accounts' top reactors, each contribution times the network weight."""
     each = (accounts.select("person_id", "network", F.explode("top_reactors").alias("r"))
-            .select("person_id", (F.col("r.contribution") * network_weight(cfg)).alias("contribution"),
+            .select("person_id", (F.col("r.contribution") * where_weight(cfg)).alias("contribution"),
                     "network", F.col("r.reactor_id").alias("reactor_id")))
     return (each.groupBy("person_id")
             .agg(F.collect_list(F.struct("contribution", "network", "reactor_id")).alias("_r"))

@@ -16,14 +16,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import exact_sum
+from klout.features.weights import exact_sum, where_weight
 from klout.persons import with_person_id
-
-
-def network_weight(cfg: Config) -> F.Column:
-    """The configured `networks.<name>` weight of the row's network."""
-    m = F.create_map(*[x for k, v in cfg.networks.items() for x in (F.lit(k), F.lit(float(v)))])
-    return F.coalesce(F.try_element_at(m, F.col("network")), F.lit(0.0))
 
 
 def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFrame:
@@ -35,7 +29,7 @@ def network_values(accounts: DataFrame, cfg: Config) -> DataFrame:
     """(person_id, network, value): the network's weight times what the person's accounts there add."""
     added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
     return (accounts.groupBy("person_id", "network")
-            .agg((exact_sum(added) * network_weight(cfg)).alias("value")))
+            .agg((exact_sum(added) * where_weight(cfg)).alias("value")))
 
 
 def person_raw(values: DataFrame, cfg: Config) -> DataFrame:
