@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import logging
 import sys
 import tempfile
@@ -54,35 +53,48 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_generate)
 
-    # the steps of a run date: --date (and --end for a range run in order), one library function each
+    # the steps of a run date: --date (and --end for a range run in order), klout.runs.COMMANDS names their functions
     steps = (
-        ("features", "klout.features.run:run_features",
+        ("features",
          "compute the features of a run date (or each date of a range, in order)",
          "Long-lasting and dynamic features for the window ending on each run date: writes silver/edges_daily, "
          "silver/account_daily, silver/feature_state and gold/features partitions for the date, replacing them "
          "atomically."),
-        ("graph", "klout.graph.run:run_graph",
+        ("graph",
          "run the influence graph pass of a run date (or each date of a range)",
          "Personalised PageRank per network over the window's reactor -> account edges, iterated to convergence "
          "(warm start from the previous run): writes the date's gold/account_influence partition. Needs the date's "
          "features."),
-        ("score", "klout.score.run:run_score",
+        ("score",
          "score every person of a run date (or each date of a range)",
          "Account influence -> network sub-scores -> person score on 1-100 with the classic sub-scores and "
          "explanations: writes the date's gold/scores and gold/score_explanations partitions. Needs the date's "
          "graph pass."),
-        ("daily", "klout.daily:run_daily",
-         "features -> graph -> score for a run date (the orchestrator's step)",
+        ("daily",
+         "inputs checked -> features -> graph -> score for a run date (the orchestrator's step)",
          "Every step of a run date in order; each replaces only its own partitions, so rerunning a date gives the "
-         "same tables. With --end, each date of the range."),
+         "same tables. A date that already succeeded with the same inputs and config is skipped unless --force. "
+         "With --end, each date of the range (as `klout backfill`)."),
     )
-    for name, target, summary, description in steps:
+    for name, summary, description in steps:
         p = sub.add_parser(name, help=summary, description=description)
         p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
         p.add_argument("--end", type=_date, metavar="YYYY-MM-DD",
                        help="last run date of a range, run in order (inclusive)")
+        _run_options(p, resumable=name == "daily")
         _common(p)
-        p.set_defaults(run=_each_day(name, target))
+        p.set_defaults(run=_cmd_dates, command=name, resumable=name == "daily")
+
+    p = sub.add_parser("backfill", help="run the daily step for every date of a range, in order, resumable",
+                       description="The daily step for each date from --start to --end in order. A date that "
+                                   "already succeeded with the same inputs and config is skipped (unless --force), "
+                                   "so a failed or killed backfill is resumed by running the same command again. "
+                                   "Stops at the first failing date with its exit code.")
+    p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first run date")
+    p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last run date (inclusive)")
+    _run_options(p, resumable=True)
+    _common(p)
+    p.set_defaults(run=_cmd_dates, command="daily", resumable=True)
 
     p = sub.add_parser("top", help="print the highest scores of a run date")
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
@@ -114,6 +126,28 @@ def build_parser() -> argparse.ArgumentParser:
                                    "needs.")
     _common(p)
     p.set_defaults(run=_cmd_maintain)
+
+    p = sub.add_parser("optout", help="exclude a person or account from scoring and publishing (or --remove)",
+                       description="Record an opt-out in privacy/optouts (MERGE: repeating it changes nothing). From "
+                                   "the next run on the person's accounts get no score or explanation and their "
+                                   "reactions no longer count for anyone; the current window's per-day aggregates "
+                                   "they took part in are recomputed now.")
+    _subject_args(p)
+    p.add_argument("--reason", metavar="TEXT", help="why (kept with the opt-out)")
+    p.add_argument("--remove", action="store_true", help="withdraw the opt-out (an erasure's suppression stays)")
+    _common(p)
+    p.set_defaults(run=_cmd_optout)
+
+    p = sub.add_parser("erase", help="delete a person's (or account's) data from every table",
+                       description="Delete the accounts from every table (Delta DELETE/UPDATE, one commit per table), "
+                                   "recompute the per-day aggregates their reactions went into, drop the window "
+                                   "state from the first such day (the next run rebuilds it), keep a suppression row "
+                                   "in privacy/optouts, and VACUUM with maintenance.vacuum_retention_hours. Rerun it "
+                                   "if it was interrupted.")
+    _subject_args(p)
+    p.add_argument("--reason", metavar="TEXT", help="why (kept with the suppression row)")
+    _common(p)
+    p.set_defaults(run=_cmd_erase)
 
     p = sub.add_parser("summary", help="print what the warehouse holds (rows per day, network, action; quarantine)")
     _common(p)
@@ -182,22 +216,31 @@ def _cmd_generate(spark, cfg: Config, args) -> int:
     return EXIT_OK
 
 
-def _each_day(name: str, target: str) -> Callable:
-    """A subcommand running `target` ("module:function" taking spark, cfg, date) for --date, or each date to --end."""
-    def run(spark, cfg: Config, args) -> int:
-        module, func = target.split(":")
-        fn = getattr(importlib.import_module(module), func)
-        end = args.end or args.date
-        if end < args.date:
-            print(f"klout: error: --end {end} is before --date {args.date}", file=sys.stderr)
-            return EXIT_USAGE
-        day = args.date
-        while day <= end:
-            counts = fn(spark, cfg, day)
-            print(f"{name} {day}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items()))
-            day += dt.timedelta(days=1)
-        return EXIT_OK
-    return run
+def _run_options(p: argparse.ArgumentParser, resumable: bool) -> None:
+    p.add_argument("--run-id", metavar="ID", help="id recorded in ops/run_log (default: UTC time + random suffix); "
+                                                  "an orchestrator passes its own")
+    if resumable:
+        p.add_argument("--force", action="store_true",
+                       help="rerun dates that already succeeded with the same inputs and config")
+
+
+def _cmd_dates(spark, cfg: Config, args) -> int:
+    """Run args.command for --date/--start up to --end, in order; one line per date."""
+    from klout.runlog import new_run_id
+    from klout.runs import dates_between, run_dates
+
+    first = getattr(args, "start", None) or args.date
+    end = args.end or first
+    if end < first:
+        print(f"klout: error: --end {end} is before the first date {first}", file=sys.stderr)
+        return EXIT_USAGE
+    run_id = args.run_id or new_run_id()
+    for outcome in run_dates(spark, cfg, args.command, dates_between(first, end), run_id,
+                             resumable=args.resumable, force=getattr(args, "force", False)):
+        detail = outcome.message if outcome.status == "skipped" else \
+            ", ".join(f"{k} {_fmt(v)}" for k, v in outcome.counts.items())
+        print(f"{args.command} {outcome.date}: {outcome.status} ({run_id}): {detail}")
+    return EXIT_OK
 
 
 def _fmt(v: object) -> str:
@@ -254,6 +297,40 @@ def _cmd_maintain(spark, cfg: Config, args) -> int:
     from klout.maintain import maintain
 
     for name, counts in maintain(spark, cfg).items():
+        print(f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def _subject_args(p: argparse.ArgumentParser) -> None:
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", metavar="PERSON_ID", help="a person: every account linked to them (an unlinked "
+                                                           'account is the person "<network>:<user_id>")')
+    who.add_argument("--account", metavar="NETWORK:USER_ID", help="one account")
+
+
+def _subject(cfg: Config, args):
+    from klout.privacy import Subject, parse_account
+
+    return Subject(person_id=args.person) if args.person is not None else parse_account(args.account, cfg)
+
+
+def _cmd_optout(spark, cfg: Config, args) -> int:
+    from klout.privacy import opt_out
+
+    subject = _subject(cfg, args)
+    counts = opt_out(spark, cfg, subject, args.reason, args.remove)
+    print(f"{'withdrew' if args.remove else 'opted out'} {subject.key}: " + ", ".join(
+        f"{k} {_fmt(v)}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def _cmd_erase(spark, cfg: Config, args) -> int:
+    from klout.privacy import erase
+
+    subject = _subject(cfg, args)
+    report = erase(spark, cfg, subject, args.reason)
+    print(f"erased {subject.key}")
+    for name, counts in report.items():
         print(f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items()))
     return EXIT_OK
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib.resources
 import json
 import os
 import types
@@ -166,6 +167,17 @@ class MaintenanceConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    enforce: bool
+    max_quarantine_share: float = spec(ge=0.0, le=1.0)
+    max_volume_drop: float = spec(ge=0.0, le=1.0)
+    volume_trailing_days: int = spec(ge=1, le=366)
+    max_score_drift: float = spec(ge=0.0)
+    jump_points: float = spec(ge=0.0, le=99.0)
+    max_jump_share: float = spec(ge=0.0, le=1.0)
+
+
+@dataclass(frozen=True)
 class SynthNetworkConfig:
     account_probability: float = spec(ge=0.0, le=1.0)
     activity_share: float = spec(gt=0.0)
@@ -214,6 +226,7 @@ class Config:
     graph: GraphConfig
     score: ScoreConfig
     maintenance: MaintenanceConfig
+    quality: QualityConfig
     synth: SynthConfig
 
     def __post_init__(self) -> None:
@@ -238,8 +251,10 @@ class Config:
         return Path(self.warehouse).expanduser().resolve()
 
     def fingerprint(self) -> str:
-        """Stable hash of the effective configuration, recorded beside outputs so reruns can be compared."""
-        return hashlib.sha256(json.dumps(to_plain(self), sort_keys=True).encode()).hexdigest()[:16]
+        """Stable hash of the settings that decide the results, recorded in the run log so reruns can be compared;
+        where the tables live and how Spark or maintenance run are left out (they never change a result)."""
+        decisive = {k: v for k, v in to_plain(self).items() if k not in ("warehouse", "spark", "maintenance")}
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _check_refs(section: str, refs: Mapping[str, str], what: str, allowed: Mapping) -> None:
@@ -256,13 +271,22 @@ def _check_refs(section: str, refs: Mapping[str, str], what: str, allowed: Mappi
 CONF_DIR_ENV = "KLOUT_CONF_DIR"
 
 
+# where scripts/package.sh puts a copy of conf/default.yaml inside the built package (never in the source tree)
+PACKAGED_CONF = "_conf"
+
+
 def default_conf_dir() -> Path:
-    """Where `default.yaml` lives: $KLOUT_CONF_DIR, else the checkout's `conf/`, else `./conf`."""
+    """Where `default.yaml` lives: $KLOUT_CONF_DIR, else the checkout's `conf/`, else the copy inside a built
+    package (a wheel or a `--py-files` zip on a cluster, no checkout there; read in place, even from a zip), else
+    `./conf`."""
     if os.environ.get(CONF_DIR_ENV):
         return Path(os.environ[CONF_DIR_ENV])
     beside_package = Path(__file__).resolve().parent.parent / "conf"
     if (beside_package / "default.yaml").is_file():
         return beside_package
+    packaged = importlib.resources.files("klout") / PACKAGED_CONF
+    if packaged.joinpath("default.yaml").is_file():
+        return packaged  # a Traversable: a Path, or a zipfile.Path inside a zip, both readable by _read_yaml
     return Path.cwd() / "conf"
 
 

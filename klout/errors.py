@@ -4,6 +4,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # bad command line or configuration
 EXIT_INPUT = 3  # missing or invalid input (source file, upstream table or partition)
 EXIT_QUALITY = 4  # a data-quality gate failed
+EXIT_CONFLICT = 5  # another run changed the same table at the same time (Delta commit conflict)
 
 
 class KloutError(Exception):
@@ -28,3 +29,9 @@ class QualityGateError(KloutError):
     """A data-quality gate failed; nothing was published."""
 
     exit_code = EXIT_QUALITY
+
+
+class ConcurrentRunError(KloutError):
+    """Another run committed to the same table while this one was writing; this run's write was not committed."""
+
+    exit_code = EXIT_CONFLICT

@@ -225,3 +225,48 @@ SCORE_EXPLANATIONS = _schema(
     ("network_changes", ArrayType(NETWORK_CHANGE), False),  # largest absolute change first
     ("summary", StringType(), False),        # one readable sentence
 )
+
+# ---- privacy --------------------------------------------------------------------------------------------------
+
+# privacy/optouts: who asked not to be scored, or was erased (a suppression row). A row names a person (person_id,
+# no account) or an account (network + account_id); every step drops the accounts they resolve to (klout.privacy).
+OPTOUTS = _schema(
+    ("subject_id", StringType(), False),     # key: "person:<person_id>" or "account:<network>:<account_id>"
+    ("person_id", StringType(), True),       # a person row: the person (all their linked accounts); an erasure's
+                                             # account row: the person erased (null when an account was erased)
+    ("network", StringType(), True),         # an account row: the account's network (null: a person row)
+    ("account_id", StringType(), True),      # an account row: the network-local user id (null: a person row)
+    ("kind", StringType(), False),           # opt_out (withdrawn by `klout optout --remove`) | erasure (kept)
+    ("requested_at", TimestampType(), False),  # when it was requested (the latest request for this subject)
+    ("reason", StringType(), True),          # optional free text given with the request
+)
+
+# ---- operations: what ran, and what the data-quality gates saw -------------------------------------------------
+
+RUN_LOG = _schema(
+    ("run_id", StringType(), False),          # one invocation of a command (the orchestrator's id with --run-id)
+    ("date", DateType(), False),              # run date
+    ("step", StringType(), False),            # daily | features | graph | score (a daily run logs its steps too)
+    ("status", StringType(), False),          # running | succeeded | failed | skipped (running forever: killed)
+    ("started_at", TimestampType(), False),
+    ("ended_at", TimestampType(), True),
+    ("seconds", DoubleType(), True),
+    ("row_counts", MapType(StringType(), LongType()), True),       # the step's own counts (rows written, ...)
+    ("input_versions", MapType(StringType(), LongType()), True),   # Delta version of each input table at start
+    ("inputs_fingerprint", StringType(), True),  # hash of the run date's inputs (see klout.runlog.fingerprint)
+    ("config_hash", StringType(), False),     # Config.fingerprint() of the effective configuration
+    ("code_version", StringType(), False),    # klout version (+ git commit when known)
+    ("exit_code", LongType(), True),          # what the CLI exited with for this date (0 ok, 3 input, 4 gate...)
+    ("message", StringType(), True),          # why it failed or was skipped
+)
+
+QUALITY_GATES = _schema(
+    ("date", DateType(), False),              # run date
+    ("gate", StringType(), False),            # quarantine_share | volume_drop | score_drift | score_jumps
+    ("run_id", StringType(), False),          # the run that evaluated it (latest evaluation kept per date and gate)
+    ("evaluated_at", TimestampType(), False),
+    ("value", DoubleType(), True),            # what was measured (null: not measurable, e.g. no previous day)
+    ("threshold", DoubleType(), False),       # the configured limit (quality.*)
+    ("passed", BooleanType(), False),
+    ("detail", StringType(), False),          # the measurement in words
+)

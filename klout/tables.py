@@ -6,7 +6,9 @@ an ingest is a no-op and a killed run leaves no partial commit visible (Delta co
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -15,7 +17,7 @@ from pyspark.sql.types import StructType
 
 from klout import schemas
 from klout.config import Config
-from klout.errors import InputError
+from klout.errors import ConcurrentRunError, InputError
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,13 @@ ACCOUNT_INFLUENCE = Table("gold/account_influence", schemas.ACCOUNT_INFLUENCE, (
 SCORES = Table("gold/scores", schemas.SCORES, ("date", "person_id"), ("date",))
 SCORE_EXPLANATIONS = Table("gold/score_explanations", schemas.SCORE_EXPLANATIONS, ("date", "person_id"), ("date",))
 
+OPTOUTS = Table("privacy/optouts", schemas.OPTOUTS, ("subject_id",))  # opt-outs and erasure suppressions
+
+RUN_LOG = Table("ops/run_log", schemas.RUN_LOG, ("run_id", "date", "step"))
+QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate"))
+
 ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE, EDGES_DAILY, ACCOUNT_DAILY,
-       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS)
+       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS, RUN_LOG, QUALITY_GATES, OPTOUTS)
 
 
 def exists(spark: SparkSession, cfg: Config, table: Table) -> bool:
@@ -63,12 +70,31 @@ def read(spark: SparkSession, cfg: Config, table: Table) -> DataFrame:
     return spark.read.format("delta").load(table.path(cfg))
 
 
+@contextmanager
+def committing(table: Table, what: str) -> Iterator[None]:
+    """Turn a Delta commit conflict (another run committed to `table` first) into ConcurrentRunError (exit 5):
+    Delta commits atomically, so this run's write is simply not there, and the other run's is whole."""
+    from delta.exceptions import (ConcurrentAppendException, ConcurrentDeleteDeleteException,
+                                  ConcurrentDeleteReadException, ConcurrentTransactionException,
+                                  ConcurrentWriteException, DeltaConcurrentModificationException,
+                                  MetadataChangedException, ProtocolChangedException)
+    try:
+        yield
+    except (ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException,
+            ConcurrentTransactionException, ConcurrentWriteException, DeltaConcurrentModificationException,
+            MetadataChangedException, ProtocolChangedException) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConcurrentRunError(f"another run committed to {table.name} while this one was {what}; nothing of "
+                                 f"this write is visible, rerun when the other run has ended ({first})") from e
+
+
 def ensure(spark: SparkSession, cfg: Config, table: Table) -> DeltaTable:
     """Create the table empty with its schema and partitioning if it does not exist."""
     builder = DeltaTable.createIfNotExists(spark).location(table.path(cfg)).addColumns(table.schema)
     if table.partition_by:
         builder = builder.partitionedBy(*table.partition_by)
-    return builder.execute()
+    with committing(table, "creating it"):
+        return builder.execute()
 
 
 def merge(spark: SparkSession, cfg: Config, table: Table, source: DataFrame, *, prune: str | None = None,
@@ -85,7 +111,8 @@ def merge(spark: SparkSession, cfg: Config, table: Table, source: DataFrame, *, 
     m = target.alias("t").merge(source.select(*table.schema.fieldNames()).alias("s"), cond)
     if update_when is not None:
         m = m.whenMatchedUpdateAll(condition=update_when)
-    result = m.whenNotMatchedInsertAll().execute().first()  # one row of this MERGE's own counts
+    with committing(table, "merging into it"):
+        result = m.whenNotMatchedInsertAll().execute().first()  # one row of this MERGE's own counts
     return {"inserted": int(result["num_inserted_rows"]) if result else 0,
             "updated": int(result["num_updated_rows"]) if result else 0}
 
@@ -97,8 +124,9 @@ def replace_partition(spark: SparkSession, cfg: Config, table: Table, df: DataFr
     created on first use with its partitioning."""
     ensure(spark, cfg, table)
     cond = f"date = DATE'{date.isoformat()}'"
-    (df.write.format("delta").mode("overwrite").option("replaceWhere", cond)
-     .option("mergeSchema", "true").save(table.path(cfg)))
+    with committing(table, f"replacing its {date} partition"):
+        (df.write.format("delta").mode("overwrite").option("replaceWhere", cond)
+         .option("mergeSchema", "true").save(table.path(cfg)))
     return read(spark, cfg, table).where(cond).count()
 
 

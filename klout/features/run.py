@@ -2,7 +2,8 @@
 
 Reads only the run date's bronze partition, yesterday's state (or, when absent, the per-day metrics still in the
 window) and the per-day metrics of the day leaving the window; every output is the run date's partition, replaced
-atomically, so rerunning a date or backfilling a range in order gives the same tables.
+atomically, so rerunning a date or backfilling a range in order gives the same tables. Opted-out accounts
+(`klout.privacy`) are dropped from the day's events and from the features rows.
 """
 
 from __future__ import annotations
@@ -15,31 +16,32 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
+from klout.errors import InputError
 from klout.features import dynamic
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
 from klout.features.weights import pair_actions
+from klout.privacy import opted_out_accounts, without_accounts
 from klout.progress import log, step
 from klout.schemas import PROFILES
+
+
+def day_events(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame:
+    """The run date's bronze interactions; InputError (exit 3) naming the partition when the day has none."""
+    events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(run_date))
+    if events.isEmpty():
+        raise InputError(f"{tables.INTERACTIONS.name} has no partition for {run_date}: ingest that day's "
+                         f"interactions first (`klout ingest --source ...`)")
+    return events
 
 
 def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
     """Compute and write every features output for `run_date`; returns row counts per output."""
     counts: dict[str, int] = {}
     with step("features", date=run_date.isoformat()) as progress:
-        events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(run_date))
-        who = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date)  # None: Who defaults
+        excluded = opted_out_accounts(spark, cfg)  # None: nobody opted out
+        counts["edges"] = run_day(spark, cfg, run_date, excluded, day_events(spark, cfg, run_date))["edges"]
         dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
-        with step("features.day", date=run_date.isoformat(), who="previous graph" if who else "default") as c:
-            pa = pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # read by both outputs
-            try:
-                c["edges"] = counts["edges"] = tables.replace_partition(
-                    spark, cfg, tables.EDGES_DAILY, dated(dynamic.day_edges(pa, cfg)), run_date)
-                edges = tables.read(spark, cfg, tables.EDGES_DAILY).where(F.col("date") == F.lit(run_date))
-                metrics = dynamic.day_metrics(pa, edges, events, cfg, who)
-                c["metrics"] = tables.replace_partition(spark, cfg, tables.ACCOUNT_DAILY, dated(metrics), run_date)
-            finally:
-                pa.unpersist()
         today = tables.read(spark, cfg, tables.ACCOUNT_DAILY).where(F.col("date") == F.lit(run_date)).drop("date")
         with step("features.state", date=run_date.isoformat()) as c:
             state = _window_state(spark, cfg, run_date, today)
@@ -49,11 +51,36 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
                    if tables.exists(spark, cfg, tables.PROFILES_HISTORY)
                    else spark.createDataFrame([], PROFILES))
         with step("features.assemble", date=run_date.isoformat()) as c:
-            features = assemble(state, long_lasting(history, run_date, cfg), run_date, cfg)
+            # the state may still hold an opted-out account's earlier metrics, and its profile is still in bronze
+            features = without_accounts(assemble(state, long_lasting(history, run_date, cfg), run_date, cfg),
+                                        excluded, "network", "account_id")
             c["accounts"] = counts["features"] = tables.replace_partition(spark, cfg, tables.FEATURES, features,
                                                                           run_date)
         progress.update(counts)
     return counts
+
+
+def run_day(spark: SparkSession, cfg: Config, day: dt.date, excluded: DataFrame | None,
+            events: DataFrame | None = None) -> dict[str, int]:
+    """The day part of the features step: `day`'s bronze interactions (`events`, default the whole partition, which
+    may be empty) without the `excluded` accounts (`klout.privacy`) → its silver/edges_daily and
+    silver/account_daily partitions, each replaced atomically. Opt-out and erasure call it to recompute past days."""
+    if events is None:
+        events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(day))
+    events = without_accounts(events, excluded, "network", "actor_id", "target_id")
+    who = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, day)  # None: Who defaults
+    dated = lambda df: df.withColumn("date", F.lit(day))  # noqa: E731
+    with step("features.day", date=day.isoformat(), who="previous graph" if who else "default") as c:
+        pa = pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # read by both outputs
+        try:
+            c["edges"] = tables.replace_partition(spark, cfg, tables.EDGES_DAILY, dated(dynamic.day_edges(pa, cfg)),
+                                                  day)
+            edges = tables.read(spark, cfg, tables.EDGES_DAILY).where(F.col("date") == F.lit(day))
+            metrics = dynamic.day_metrics(pa, edges, events, cfg, who)
+            c["metrics"] = tables.replace_partition(spark, cfg, tables.ACCOUNT_DAILY, dated(metrics), day)
+        finally:
+            pa.unpersist()
+    return {"edges": c["edges"], "metrics": c["metrics"]}
 
 
 def _window_state(spark: SparkSession, cfg: Config, run_date: dt.date, today: DataFrame) -> DataFrame:

@@ -1,7 +1,8 @@
 """The score step for one run date: gold/account_influence → gold/scores and gold/score_explanations.
 
 Reads the run date's account_influence and features (exit 3 when missing), the identity links, and the previous
-published scores (smoothing, changes); replaces the run date's partitions of both outputs atomically.
+published scores (smoothing, changes); checks the data-quality gates (exit 4, nothing written, when one fails) and
+replaces the run date's partitions of both outputs atomically.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from klout import schemas, tables
+from klout import quality, schemas, tables
 from klout.caching import Cache
 from klout.config import Config
 from klout.progress import step
+from klout.runlog import RUN_ID
 from klout.score import explain
 from klout.score.formula import (accounts_of_persons, classic_subscores, network_share, network_values,
                                  person_raw)
@@ -84,6 +86,9 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
         with Cache() as cache:
             accounts = cache(accounts_of_persons(influence, identities))
             scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
+            # every gate before anything of the date is written: a failed gate leaves the published scores as they were
+            gates = quality.input_gates(spark, cfg, run_date) + quality.score_gates(scores, previous, cfg)
+            quality.enforce(spark, cfg, run_date, gates, RUN_ID.get())
             dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
             progress["persons"] = tables.replace_partition(spark, cfg, tables.SCORES, dated(scores), run_date)
             progress["explanations"] = tables.replace_partition(spark, cfg, tables.SCORE_EXPLANATIONS, dated(why),

@@ -1,0 +1,145 @@
+"""The run log (ops/run_log): what ran for which date, with what inputs, config and code, and how it ended.
+
+A run writes a `running` row when a date starts and, when it ends, one MERGE with the final row of the date and
+one row per step (counts, seconds); a run killed on the way stays `running`. The inputs fingerprint lets a daily or
+backfill run skip a date that already succeeded with the same inputs and config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from klout import tables
+from klout.config import Config
+from klout.errors import ConcurrentRunError
+from klout.progress import log
+from klout.version import code_version
+
+# The run id of the command in progress; steps that record something of their own (the quality gates) read it.
+RUN_ID: ContextVar[str] = ContextVar("klout_run_id", default="adhoc")
+
+# Tables whose whole content a run date depends on (a change anywhere may change the date's result).
+WHOLE_INPUTS = ("PROFILES_HISTORY", "IDENTITIES", "OPTOUTS")
+
+_MERGE_TRIES = 5
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC start time plus a random suffix."""
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def table_version(spark: SparkSession, cfg: Config, table: tables.Table) -> int:
+    """The table's current Delta version (-1 when it does not exist)."""
+    if not tables.exists(spark, cfg, table):
+        return -1
+    return int(DeltaTable.forPath(spark, table.path(cfg)).history(1).select("version").first()[0])
+
+
+@dataclass(frozen=True)
+class DayInputs:
+    """What a run date reads, as recorded in the run log."""
+
+    versions: dict[str, int]
+    fingerprint: str
+
+
+def day_inputs(spark: SparkSession, cfg: Config, run_date: dt.date, previous_run: str | None) -> DayInputs:
+    """Versions of the input tables, and a fingerprint of exactly what the date reads: the data files of its
+    bronze/interactions partition (new files whenever that day is re-ingested with changes), the versions of the
+    tables read whole, the run that produced the day before (its state and scores feed this day) and the config."""
+    whole = [getattr(tables, name) for name in WHOLE_INPUTS if hasattr(tables, name)]
+    versions = {t.name: table_version(spark, cfg, t) for t in (tables.INTERACTIONS, *whole)}
+    files: list[str] = []
+    if versions[tables.INTERACTIONS.name] >= 0:
+        files = sorted(r[0] for r in tables.read(spark, cfg, tables.INTERACTIONS)
+                       .where(F.col("event_date") == F.lit(run_date))
+                       .select(F.col("_metadata.file_path")).distinct().collect())  # a day's few files
+    basis = {"interaction_files": [f.rsplit("/", 1)[-1] for f in files],
+             "whole_inputs": {t.name: versions[t.name] for t in whole},
+             "previous_run": previous_run, "config": cfg.fingerprint()}
+    return DayInputs(versions, hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16])
+
+
+def last_success(spark: SparkSession, cfg: Config, run_date: dt.date, step: str) -> dict | None:
+    """The latest succeeded run-log row of (`run_date`, `step`), as a dict, or None."""
+    if not tables.exists(spark, cfg, tables.RUN_LOG):
+        return None
+    rows = (tables.read(spark, cfg, tables.RUN_LOG)
+            .where((F.col("date") == F.lit(run_date)) & (F.col("step") == step) & (F.col("status") == "succeeded"))
+            .orderBy(F.desc("ended_at")).limit(1).collect())
+    return rows[0].asDict() if rows else None
+
+
+@dataclass
+class DateRun:
+    """The run-log rows of one date of one run: `start()`, then `step_done()` per step, then `finish()`."""
+
+    spark: SparkSession
+    cfg: Config
+    run_id: str
+    run_date: dt.date
+    step: str
+    inputs: DayInputs
+    started_at: dt.datetime = field(default_factory=_now)
+    steps: list[tuple] = field(default_factory=list)
+
+    def _row(self, step: str, status: str, started: dt.datetime, ended: dt.datetime | None,
+             counts: dict | None = None, exit_code: int | None = None, message: str | None = None) -> tuple:
+        seconds = None if ended is None else round((ended - started).total_seconds(), 3)
+        ints = None if counts is None else {k: int(v) for k, v in _flat(counts).items()}
+        return (self.run_id, self.run_date, step, status, started, ended, seconds, ints, self.inputs.versions,
+                self.inputs.fingerprint, self.cfg.fingerprint(), code_version(), exit_code, message)
+
+    def start(self) -> None:
+        write(self.spark, self.cfg, [self._row(self.step, "running", self.started_at, None)])
+
+    def step_done(self, step: str, started: dt.datetime, counts: dict, status: str = "succeeded",
+                  message: str | None = None) -> None:
+        self.steps.append(self._row(step, status, started, _now(), counts, None, message))
+
+    def finish(self, status: str, exit_code: int, message: str | None = None, counts: dict | None = None) -> None:
+        final = self._row(self.step, status, self.started_at, _now(), counts, exit_code, message)
+        write(self.spark, self.cfg, [final, *self.steps])
+
+
+def _flat(counts: dict, prefix: str = "") -> dict[str, int]:
+    """Nested step counts as one level of integer counts ("graph.iterations": 12); other values are left out."""
+    out: dict[str, int] = {}
+    for k, v in counts.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}.")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds":
+            out[f"{prefix}{k}"] = int(v)
+        elif isinstance(v, bool):
+            out[f"{prefix}{k}"] = int(v)
+    return out
+
+
+def write(spark: SparkSession, cfg: Config, rows: list[tuple]) -> None:
+    """MERGE rows into the run log on (run_id, date, step). Concurrent runs log into the same small table, so a
+    commit conflict is retried a few times rather than failing the run."""
+    df = spark.createDataFrame(rows, tables.RUN_LOG.schema)
+    for attempt in range(1, _MERGE_TRIES + 1):
+        try:
+            tables.merge(spark, cfg, tables.RUN_LOG, df, update_when="true")
+            return
+        except ConcurrentRunError:
+            if attempt == _MERGE_TRIES:
+                raise
+            log.info("run log: commit conflict with a concurrent run, retrying (%d)", attempt)
+            time.sleep(0.2 * attempt)
