@@ -2,6 +2,7 @@
 
 Reads gold/features of the run date (the prior; exit 3 when missing), silver/edges_daily of the window and, for a
 warm start, the latest earlier account_influence; replaces the run date's account_influence partition atomically.
+Opted-out accounts (`klout.privacy`) are dropped from the window's edges and the features, as target and reactor.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from klout.features.weights import exact_sum
 from klout.graph.iterate import KEY, Convergence, converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.window import window_edges, with_shares
+from klout.privacy import opted_out_accounts, without_accounts
 from klout.progress import step
 from klout.session import run_checkpoint_dir
 
@@ -69,10 +71,14 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
     """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged.
     `on_converged` (benchmarks) receives the pass's Convergence, per-iteration seconds included."""
     with step("graph", date=run_date.isoformat()) as progress:
-        features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
+        excluded = opted_out_accounts(spark, cfg)  # None: nobody opted out
+        features = without_accounts(tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features"),
+                                    excluded, "network", "account_id")
+        # the daily edges hold history from before an opt-out: drop the accounts as target and as reactor
+        daily = without_accounts(tables.read(spark, cfg, tables.EDGES_DAILY), excluded, "network", "actor_id",
+                                 "target_id")
         # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
-        window = window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg).persist(
-            StorageLevel.MEMORY_AND_DISK)
+        window = window_edges(daily, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             edges = persist_edges(with_shares(window, cfg))
             edges.count()  # materialised before the window is released

@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import where_weight
+from klout.features.weights import EXACT, exact_sum, where_weight
 
 
 def _top(items: Column, key: str, k: int, fields: list[str]) -> Column:
@@ -33,9 +33,11 @@ def top_actions(accounts: DataFrame, features: DataFrame, cfg: Config, k: int) -
     rows = (accounts.select("person_id", "network", "account_id")
             .join(features, ["network", "account_id"])
             .select("person_id", per_action.alias("a"))
-            .groupBy("person_id", F.col("a.action").alias("action")).agg(F.sum("a.weight").alias("weight"))
+            .groupBy("person_id", F.col("a.action").alias("action")).agg(exact_sum("a.weight").alias("weight"))
             .where(F.col("weight") > 0))
-    total = F.aggregate(F.col("_a"), F.lit(0.0), lambda acc, s: acc + s["weight"])
+    # exact: collect_list's order follows the shuffle, and a sum of doubles in that order would not be reproducible
+    total = F.aggregate(F.col("_a"), F.lit(0).cast(EXACT),
+                        lambda acc, s: (acc + s["weight"].cast(EXACT)).cast(EXACT)).cast("double")
     return (rows.groupBy("person_id").agg(F.collect_list(F.struct("weight", "action")).alias("_a"))
             .select("person_id", F.transform(_top(F.col("_a"), "weight", k, ["action", "weight"]),
                                              lambda s: F.struct(s["action"].alias("action"),

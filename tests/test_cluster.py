@@ -1,0 +1,184 @@
+"""spark-submit on a real standalone cluster (a master and two single-core workers, scripts/local_cluster.sh) with the
+package scripts/package.sh builds publishes exactly the scores the in-process local run publishes: the same code,
+shipped as a zip and run by two executor JVMs with other partition counts, gives the same tables to the last bit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from pyspark.testing import assertDataFrameEqual
+
+import klout
+from conftest import make_config
+from klout import tables
+from klout.config import to_plain
+from klout.daily import run_daily
+from klout.ingest.run import ingest
+from klout.synth import generate_world, write_world
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+WORLD = [
+    "synth.people=400",
+    "synth.days=2",
+    "synth.interactions_per_day=4000",
+    "synth.bot_share=0.05",
+    "synth.ring_size=5",
+    "synth.ring_reactions_per_bot_per_day=20",
+    "synth.celebrities=3",
+    "synth.partitions=2",
+]
+DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(2)]
+# the cluster run shuffles into other partition counts than the local run (conftest's 2): the tables must not depend
+# on how rows are partitioned or in which order shuffled rows arrive
+CLUSTER_PARTITIONING = [
+    "spark.shuffle_partitions=3",
+    "spark.conf.spark.sql.adaptive.coalescePartitions.initialPartitionNum=3",
+    "spark.conf.spark.default.parallelism=3",
+]
+COMPARED = (tables.FEATURES, tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCORE_EXPLANATIONS)
+# the test session's JVM options (conftest), for the submitted driver and the executors alike
+JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
+
+
+def _spark_env() -> dict[str, str]:
+    """The environment for Spark's scripts: this venv's Python everywhere, pyspark's own SPARK_HOME, and nothing of
+    the test session's gateway (which would make klout believe it runs under spark-submit)."""
+    import pyspark
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
+    return env | {"PYSPARK_PYTHON": sys.executable, "SPARK_HOME": os.path.dirname(pyspark.__file__)}
+
+
+def _run(cmd: list[str], log: Path, **kw) -> None:
+    """Run a command with its output in `log`; fail with the log's tail."""
+    with log.open("w") as out:
+        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, **kw).returncode
+    assert rc == 0, f"{' '.join(cmd)} exited {rc}:\n" + "\n".join(log.read_text().splitlines()[-60:])
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A master and two workers (1 core, 1 GiB each) started by the script; stopped and removed even on failure."""
+    state = Path(tempfile.mkdtemp(prefix="klout-cluster-"))
+    env = _spark_env() | {"KLOUT_CLUSTER_DIR": str(state / "cluster"), "KLOUT_CLUSTER_WORKER_MEMORY": "1g"}
+    script = str(ROOT / "scripts" / "local_cluster.sh")
+    try:
+        _run([script, "start"], state / "start.log", env=env, timeout=300)
+        yield dict(line.split("=", 1) for line in (state / "cluster" / "cluster.env").read_text().split())
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    """What scripts/package.sh builds, into a directory of this test (dist/ may be another person's)."""
+    dist = tmp_path_factory.mktemp("dist")
+    _run([str(ROOT / "scripts" / "package.sh"), str(dist)], dist.parent / "package.log", timeout=300)
+    return dist
+
+
+@pytest.fixture(scope="module")
+def runs(spark, cluster, package, tmp_path_factory):
+    """One ingested world, copied into a second warehouse; every day run by one spark-submit (`--date first --end
+    last`) on the cluster on the second while the in-process session runs them on the first. Returns both configs
+    and the submit's event log directory."""
+    tmp = tmp_path_factory.mktemp("runs")
+    local, remote = make_config(tmp / "local", *WORLD), make_config(tmp / "cluster", *WORLD, *CLUSTER_PARTITIONING)
+    write_world(generate_world(spark, local), str(tmp / "world"))
+    for kind in ("identities", "profiles", "interactions"):
+        ingest(spark, local, str(tmp / "world" / kind), "parquet", kind)
+    shutil.copytree(local.warehouse, remote.warehouse)
+
+    # the submit's working directory holds only the overlay (the whole effective config of the cluster run): no
+    # checkout, no conf/, so the defaults must come from inside the zip
+    submit, events = tmp / "submit", tmp / "events"
+    submit.mkdir()
+    events.mkdir()
+    (submit / "test.yaml").write_text(yaml.safe_dump(to_plain(remote)))
+    cmd = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", cluster["MASTER_URL"],
+        "--packages", local.spark.delta_package,
+        "--conf", "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
+        "--conf", "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "--conf", f"spark.pyspark.python={sys.executable}",
+        "--executor-memory", "1g", "--executor-cores", "1", "--total-executor-cores", "2",
+        "--driver-java-options", JAVA_OPTS,
+        "--conf", f"spark.executor.extraJavaOptions={JAVA_OPTS}",
+        "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+        "--conf", "spark.ui.enabled=false", "--conf", "spark.locality.wait=0",
+        "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events.as_uri()}",
+        "--conf", "spark.eventLog.compress=false",
+        "--py-files", str(package / f"klout-{klout.__version__}.zip"),
+        "--files", "test.yaml",
+        str(package / "jobs" / "daily.py"), "--conf", "test.yaml", "--date", str(DAYS[0]), "--end", str(DAYS[-1]),
+    ]
+    log = tmp / "submit.log"
+    with log.open("w") as out:
+        # its own session, so that a failure here can end the submit and the driver it started, nothing else
+        job = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(),
+                               start_new_session=True)
+        try:
+            for day in DAYS:
+                run_daily(spark, local, day)
+            rc = job.wait(timeout=600)
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait()
+    assert rc == 0, f"{' '.join(cmd)} exited {rc}:\n" + "\n".join(log.read_text().splitlines()[-60:])
+    return local, remote, events
+
+
+def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(package, tmp_path):
+    probe = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+             "import klout, klout.config as c\n"
+             "print(klout.__file__, klout.code_version(), c.load_config().fingerprint())")
+    zipped = package / f"klout-{klout.__version__}.zip"
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(zipped)], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.split()
+    from klout.config import load_config
+
+    assert out == [f"{zipped}/klout/__init__.py", klout.code_version(), load_config().fingerprint()]
+    assert klout.code_version().startswith(f"{klout.__version__}+g")
+    # the build's extras never land in the source tree
+    assert not (ROOT / "klout" / "_build_info.py").exists() and not (ROOT / "klout" / "_conf").exists()
+    assert sorted(p.name for p in (package / "jobs").iterdir()) == sorted(p.name for p in (ROOT / "jobs").iterdir()
+                                                                          if p.suffix == ".py")
+
+
+def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
+    local, remote, _ = runs
+    for day in DAYS:
+        for table in COMPARED:
+            expected = tables.partition(spark, local, table, day)
+            assert expected is not None and expected.count() > 300, (table.name, day)
+            assertDataFrameEqual(tables.partition(spark, remote, table, day), expected, rtol=0.0, atol=0.0)
+
+
+def test_the_submitted_job_ran_its_tasks_on_two_executors_of_the_cluster(runs, cluster):
+    _, _, events = runs
+    (app_dir,) = events.iterdir()
+    log = [json.loads(line) for f in sorted(app_dir.glob("events_*")) for line in f.read_text().splitlines()]
+    added = {e["Executor ID"]: e["Executor Info"]["Host"] for e in log if e["Event"] == "SparkListenerExecutorAdded"}
+    tasks = [e["Task Info"]["Executor ID"] for e in log if e["Event"] == "SparkListenerTaskEnd"]
+    assert len(added) == 2 and set(added.values()) == {"127.0.0.1"}
+    assert {x: tasks.count(x) > 10 for x in added} == {x: True for x in added}, tasks
+    with urllib.request.urlopen(cluster["WEBUI_URL"] + "/json/", timeout=10) as r:
+        master = json.load(r)
+    (app,) = [a for a in master["completedapps"] if a["id"] == app_dir.name.removeprefix("eventlog_v2_")]
+    assert (app["state"], app["cores"], app["memoryperexecutor"]) == ("FINISHED", 2, 1024)
