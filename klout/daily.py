@@ -12,7 +12,6 @@ from klout.config import Config
 from klout.features.run import day_events, run_features
 from klout.graph.run import run_graph
 from klout.progress import step
-from klout.runlog import RUN_ID
 from klout.score.run import run_score
 
 
@@ -20,7 +19,7 @@ def check_inputs(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
     """Before any work: the run date's interactions must be there (exit 3) and pass the input gates (exit 4)."""
     day_events(spark, cfg, run_date)
     gates = quality.input_gates(spark, cfg, run_date)
-    quality.enforce(spark, cfg, run_date, gates, RUN_ID.get())
+    quality.enforce(spark, cfg, run_date, gates)
     return {"gates_passed": sum(g.passed for g in gates)}
 
 

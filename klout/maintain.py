@@ -7,6 +7,7 @@ from typing import Iterator
 
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
@@ -14,6 +15,8 @@ from klout.progress import step
 
 # Delta refuses a VACUUM retention under 7 days unless this check is off; the configured retention is the decision.
 _RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+# with it on, each VACUUM commits its own counts (a "VACUUM END" entry in the table's history)
+_VACUUM_LOGGING = "spark.databricks.delta.vacuum.logging.enabled"
 
 
 def maintain(spark: SparkSession, cfg: Config) -> dict[str, dict[str, int]]:
@@ -36,20 +39,29 @@ def maintain(spark: SparkSession, cfg: Config) -> dict[str, dict[str, int]]:
 
 @contextmanager
 def configured_retention(spark: SparkSession) -> Iterator[None]:
-    """Let VACUUM use `maintenance.vacuum_retention_hours` even under Delta's 7-day safety check, then restore it."""
-    previous = spark.conf.get(_RETENTION_CHECK, "true")
+    """Let VACUUM use `maintenance.vacuum_retention_hours` even under Delta's 7-day safety check, and log its
+    counts in the table's history; then restore both settings."""
+    previous = {key: spark.conf.get(key, None) for key in (_RETENTION_CHECK, _VACUUM_LOGGING)}
     spark.conf.set(_RETENTION_CHECK, "false")
+    spark.conf.set(_VACUUM_LOGGING, "true")
     try:
         yield
     finally:
-        spark.conf.set(_RETENTION_CHECK, previous)
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def vacuum(spark: SparkSession, cfg: Config, table: tables.Table) -> int:
     """VACUUM `table`, keeping what versions of the last `maintenance.vacuum_retention_hours` need; returns the
-    files deleted (the dry run lists them, counted on the executors, then the vacuum deletes them)."""
+    files deleted (Delta's own count, from the VACUUM END entry the vacuum commits: one pass over the files)."""
     hours = cfg.maintenance.vacuum_retention_hours
+    delta = DeltaTable.forPath(spark, table.path(cfg))
+    before = int(delta.history(1).first()["version"])
     with configured_retention(spark):
-        deleted = spark.sql(f"VACUUM delta.`{table.path(cfg)}` RETAIN {hours} HOURS DRY RUN").count()
-        DeltaTable.forPath(spark, table.path(cfg)).vacuum(hours)
-    return deleted
+        delta.vacuum(hours)
+    ends = (delta.history(10).where((F.col("version") > before) & (F.col("operation") == "VACUUM END"))
+            .select(F.col("operationMetrics")["numDeletedFiles"].alias("n")).collect())
+    return sum(int(r["n"] or 0) for r in ends)

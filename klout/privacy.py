@@ -212,8 +212,8 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
         for table in tables.ALL:
             if table.name not in handled and table.name != tables.OPTOUTS.name:
                 log.info("erase: %s holds no account ids; left as it is", table.name)
-        for table in _ERASED_FROM:
-            if tables.exists(spark, cfg, table):
+        for table in _ERASED_FROM:  # also what an interrupted erase changed; not what is already vacuumed
+            if tables.exists(spark, cfg, table) and not _vacuumed_last(spark, cfg, table):
                 record(table, files_vacuumed=vacuum(spark, cfg, table))
     return report
 
@@ -287,17 +287,17 @@ def _request_rows(spark: SparkSession, subject: Subject, accounts: list[tuple[st
 
 
 def _rows_per_day(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str]]) -> dict[str, dict[dt.date, int]]:
-    """Per table, the days (and rows) where bronze/interactions, silver/edges_daily or silver/account_daily name the
-    accounts: the days whose per-day aggregates an erasure recomputes. A small collect: days, not rows."""
+    """Per silver per-day table, the days (and rows) that name the accounts: the days whose aggregates an erasure
+    recomputes. Days not yet processed need nothing (their run reads the erased bronze), and a processed day that
+    does not name them never counted them. A small collect: days, not rows."""
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
-    sources = ((tables.INTERACTIONS, "event_date", on("network", "actor_id") | on("network", "target_id")),
-               (tables.EDGES_DAILY, "date", on("network", "actor_id") | on("network", "target_id")),
-               (tables.ACCOUNT_DAILY, "date", on("network", "account_id")))
+    sources = ((tables.EDGES_DAILY, on("network", "actor_id") | on("network", "target_id")),
+               (tables.ACCOUNT_DAILY, on("network", "account_id")))
     out: dict[str, dict[dt.date, int]] = {}
-    for table, date_col, cond in sources:
+    for table, cond in sources:
         if tables.exists(spark, cfg, table):
-            rows = tables.read(spark, cfg, table).where(cond).groupBy(date_col).count().collect()
-            out[table.name] = {r[date_col]: r["count"] for r in rows}
+            rows = tables.read(spark, cfg, table).where(cond).groupBy("date").count().collect()
+            out[table.name] = {r["date"]: r["count"] for r in rows}
     return out
 
 
@@ -362,6 +362,12 @@ def _update(spark: SparkSession, cfg: Config, table: tables.Table, cond: Column,
     with tables.committing(table, "updating it"):
         delta.update(cond, values)
     return _committed(delta, before, "UPDATE", "numUpdatedRows")
+
+
+def _vacuumed_last(spark: SparkSession, cfg: Config, table: tables.Table) -> bool:
+    """True when the table's latest commit is a VACUUM's end: nothing changed since, so nothing new to vacuum."""
+    last = DeltaTable.forPath(spark, table.path(cfg)).history(1).first()
+    return last is not None and last["operation"] == "VACUUM END"
 
 
 def _version(delta: DeltaTable) -> int:

@@ -21,6 +21,7 @@ from klout import tables
 from klout.config import Config, QualityConfig
 from klout.errors import QualityGateError
 from klout.progress import log
+from klout.runlog import RUN_ID, now_utc
 
 SCORE_BINS = 10          # bins of 10 points: [1, 10), [10, 20), ... [90, 100]
 _PSI_FLOOR = 1e-4        # an empty bin counts as this share, so the index stays finite
@@ -125,11 +126,11 @@ def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> l
 
 # ---- recording and enforcing ------------------------------------------------------------------------------------------
 
-def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult], run_id: str) -> None:
-    """Record the results in ops/quality_gates and log them; with `quality.enforce`, raise QualityGateError naming
+def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult]) -> None:
+    """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise QualityGateError naming
     every failed gate (nothing of the run date has been published yet)."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    rows = [(run_date, r.gate, run_id, now, r.value, float(r.threshold), r.passed, r.detail) for r in results]
+    now = now_utc()
+    rows = [(run_date, r.gate, RUN_ID.get(), now, r.value, float(r.threshold), r.passed, r.detail) for r in results]
     df = spark.createDataFrame(rows, tables.QUALITY_GATES.schema)
     tables.merge(spark, cfg, tables.QUALITY_GATES, df, update_when="true")
     for r in results:

@@ -29,7 +29,7 @@ from klout.version import code_version
 RUN_ID: ContextVar[str] = ContextVar("klout_run_id", default="adhoc")
 
 # Tables whose whole content a run date depends on (a change anywhere may change the date's result).
-WHOLE_INPUTS = ("PROFILES_HISTORY", "IDENTITIES", "OPTOUTS")
+WHOLE_INPUTS = (tables.PROFILES_HISTORY, tables.IDENTITIES, tables.OPTOUTS)
 
 _MERGE_TRIES = 5
 
@@ -39,7 +39,8 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
+    """Now in UTC, as the naive timestamp Spark stores (session time zone UTC)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
@@ -62,15 +63,14 @@ def day_inputs(spark: SparkSession, cfg: Config, run_date: dt.date, previous_run
     """Versions of the input tables, and a fingerprint of exactly what the date reads: the data files of its
     bronze/interactions partition (new files whenever that day is re-ingested with changes), the versions of the
     tables read whole, the run that produced the day before (its state and scores feed this day) and the config."""
-    whole = [getattr(tables, name) for name in WHOLE_INPUTS if hasattr(tables, name)]
-    versions = {t.name: table_version(spark, cfg, t) for t in (tables.INTERACTIONS, *whole)}
+    versions = {t.name: table_version(spark, cfg, t) for t in (tables.INTERACTIONS, *WHOLE_INPUTS)}
     files: list[str] = []
     if versions[tables.INTERACTIONS.name] >= 0:
         files = sorted(r[0] for r in tables.read(spark, cfg, tables.INTERACTIONS)
                        .where(F.col("event_date") == F.lit(run_date))
                        .select(F.col("_metadata.file_path")).distinct().collect())  # a day's few files
     basis = {"interaction_files": [f.rsplit("/", 1)[-1] for f in files],
-             "whole_inputs": {t.name: versions[t.name] for t in whole},
+             "whole_inputs": {t.name: versions[t.name] for t in WHOLE_INPUTS},
              "previous_run": previous_run, "config": cfg.fingerprint()}
     return DayInputs(versions, hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16])
 
@@ -95,7 +95,7 @@ class DateRun:
     run_date: dt.date
     step: str
     inputs: DayInputs
-    started_at: dt.datetime = field(default_factory=_now)
+    started_at: dt.datetime = field(default_factory=now_utc)
     steps: list[tuple] = field(default_factory=list)
 
     def _row(self, step: str, status: str, started: dt.datetime, ended: dt.datetime | None,
@@ -110,10 +110,10 @@ class DateRun:
 
     def step_done(self, step: str, started: dt.datetime, counts: dict, status: str = "succeeded",
                   message: str | None = None) -> None:
-        self.steps.append(self._row(step, status, started, _now(), counts, None, message))
+        self.steps.append(self._row(step, status, started, now_utc(), counts, None, message))
 
     def finish(self, status: str, exit_code: int, message: str | None = None, counts: dict | None = None) -> None:
-        final = self._row(self.step, status, self.started_at, _now(), counts, exit_code, message)
+        final = self._row(self.step, status, self.started_at, now_utc(), counts, exit_code, message)
         write(self.spark, self.cfg, [final, *self.steps])
 
 
@@ -123,9 +123,7 @@ def _flat(counts: dict, prefix: str = "") -> dict[str, int]:
     for k, v in counts.items():
         if isinstance(v, dict):
             out |= _flat(v, f"{prefix}{k}.")
-        elif isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds":
-            out[f"{prefix}{k}"] = int(v)
-        elif isinstance(v, bool):
+        elif isinstance(v, (int, float)) and k != "seconds":  # bools too: converged 1/0
             out[f"{prefix}{k}"] = int(v)
     return out
 

@@ -15,7 +15,7 @@ from klout.errors import KloutError
 from klout.features.run import run_features
 from klout.graph.run import run_graph
 from klout.progress import log
-from klout.runlog import RUN_ID, DateRun, _now, day_inputs, last_success
+from klout.runlog import RUN_ID, DateRun, day_inputs, last_success, now_utc
 from klout.score.run import run_score
 
 Step = Callable[[SparkSession, Config, dt.date], dict]
@@ -69,7 +69,7 @@ def _run_steps(run: DateRun, steps: tuple[tuple[str, Step], ...]) -> dict:
     run.start()
     counts: dict = {}
     for name, fn in steps:
-        started = _now()
+        started = now_utc()
         try:
             counts[name] = fn(run.spark, run.cfg, run.run_date)
         except BaseException as e:  # also a KeyboardInterrupt: the log says how the date ended

@@ -223,21 +223,25 @@ def _assert_whole_or_absent(spark, cfg, reference) -> list[str]:
     return present
 
 
-@pytest.mark.parametrize("marker, written", [
+KILLS = [  # (a log line in the middle of a step, the D3 outputs whole when the process dies there)
     ("features.state: start", ["silver/edges_daily", "silver/account_daily"]),
     ("graph.iteration 2:", ["silver/edges_daily", "silver/account_daily", "silver/feature_state", "gold/features"]),
     ("gate score_jumps passed", ["silver/edges_daily", "silver/account_daily", "silver/feature_state",
                                  "gold/features", "gold/account_influence"]),
-])
-def test_a_run_killed_in_the_middle_of_a_step_leaves_nothing_partial_and_a_rerun_completes(
-        spark, base, tmp_path, marker, written):
+]
+
+
+def test_a_run_killed_in_the_middle_of_each_step_leaves_nothing_partial_and_a_rerun_completes(
+        spark, base, tmp_path):
     warehouse, reference = base
     cfg = _copy(warehouse, tmp_path)
-    _kill_at(_command(cfg, "--run-id", "killed"), marker)
-    # the killed step's partition is not visible: only whole outputs of the steps before it
-    assert _assert_whole_or_absent(spark, cfg, reference) == written
-    assertDataFrameEqual(_log(spark, cfg, "killed"), [(D3, "daily", "running", None)])
-    # the rerun is not skipped (the killed run never succeeded) and writes what an uninterrupted run writes
+    for i, (marker, written) in enumerate(KILLS):
+        _kill_at(_command(cfg, "--run-id", f"killed{i}"), marker)
+        # the killed step's partition is not visible: only whole outputs of the steps before it (those of a step
+        # after it are absent: every earlier kill came before that step too)
+        assert _assert_whole_or_absent(spark, cfg, reference) == written, marker
+        assertDataFrameEqual(_log(spark, cfg, f"killed{i}"), [(D3, "daily", "running", None)])
+    # the rerun is not skipped (no killed run succeeded) and writes what an uninterrupted run writes
     assert cli.main(["daily", "--date", str(D3), *_args(cfg)]) == 0
     assert len(_assert_whole_or_absent(spark, cfg, reference)) == len(DAY_OUTPUTS)
 

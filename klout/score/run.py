@@ -16,7 +16,6 @@ from klout import quality, schemas, tables
 from klout.caching import Cache
 from klout.config import Config
 from klout.progress import step
-from klout.runlog import RUN_ID
 from klout.score import explain
 from klout.score.formula import (accounts_of_persons, classic_subscores, network_share, network_values,
                                  person_raw)
@@ -88,7 +87,7 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
             scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
             # every gate before anything of the date is written: a failed gate leaves the published scores as they were
             gates = quality.input_gates(spark, cfg, run_date) + quality.score_gates(scores, previous, cfg)
-            quality.enforce(spark, cfg, run_date, gates, RUN_ID.get())
+            quality.enforce(spark, cfg, run_date, gates)
             dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
             progress["persons"] = tables.replace_partition(spark, cfg, tables.SCORES, dated(scores), run_date)
             progress["explanations"] = tables.replace_partition(spark, cfg, tables.SCORE_EXPLANATIONS, dated(why),
