@@ -252,8 +252,10 @@ class Config:
 
     def fingerprint(self) -> str:
         """Stable hash of the settings that decide the results, recorded in the run log so reruns can be compared;
-        where the tables live and how Spark or maintenance run are left out (they never change a result)."""
-        decisive = {k: v for k, v in to_plain(self).items() if k not in ("warehouse", "spark", "maintenance")}
+        where the tables live, how Spark or maintenance run and the quality gates' thresholds (they decide whether
+        a result is published, never what it is) are left out."""
+        decisive = {k: v for k, v in to_plain(self).items()
+                    if k not in ("warehouse", "spark", "maintenance", "quality")}
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
