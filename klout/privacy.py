@@ -21,7 +21,6 @@ from klout import schemas, tables
 from klout.config import Config
 from klout.errors import ConfigError
 from klout.maintain import vacuum
-from klout.persons import own_person_id
 from klout.progress import log, step
 from klout.score import explain
 
@@ -177,6 +176,8 @@ def opt_out(spark: SparkSession, cfg: Config, subject: Subject, reason: str | No
             counts.update(inserted=merged["inserted"], updated=merged["updated"])
         accounts = subject_accounts(spark, cfg, subject)
         counts["accounts"] = len(accounts)
+        if not accounts:
+            log.warning("optout: no account found for %s yet; every run excludes those linked later", subject.key)
         days = _window_days(spark, cfg, accounts, in_bronze=remove) if accounts else []
         counts["state_rows_deleted"] = _drop_state_from(spark, cfg, days[0]) if days else 0
         _recompute(spark, cfg, days)
@@ -208,11 +209,13 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
         progress["accounts"] = len(accounts)
         if accounts:
             _erase_accounts(spark, cfg, subject, accounts, record)
+        else:
+            log.warning("erase: no account found for %s; the suppression row excludes any linked later", subject.key)
         handled = {t.name for t in _ERASED_FROM}
         for table in tables.ALL:
             if table.name not in handled and table.name != tables.OPTOUTS.name:
                 log.info("erase: %s holds no account ids; left as it is", table.name)
-        for table in _ERASED_FROM:  # also what an interrupted erase changed; not what is already vacuumed
+        for table in _ERASED_FROM if accounts else ():  # also what an interrupted erase changed, not twice
             if tables.exists(spark, cfg, table) and not _vacuumed_last(spark, cfg, table):
                 record(table, files_vacuumed=vacuum(spark, cfg, table))
     return report

@@ -18,7 +18,6 @@ Without pat, by hand, as of D3 (window 90 days, so all three days count):
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
@@ -30,16 +29,15 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from conftest import make_config
-from klout import cli, config, tables
+from klout import cli, tables
 from klout.daily import run_daily
 from klout.ingest.run import ingest
+from klout.privacy import raw_names, resolve_accounts, without_accounts
 
 NOW = dt.datetime(2030, 1, 1)
 D1, D2, D3 = (dt.date(2026, 1, d) for d in (1, 2, 3))
-# tiny days with quarantined lines: the data-quality gates (being added beside this) must not stop the publish
-_GATE_SWITCHES = {f.name for f in dataclasses.fields(getattr(config, "QualityConfig", object))} \
-    if dataclasses.is_dataclass(getattr(config, "QualityConfig", None)) else set()
-SETS = tuple(f"quality.{k}=false" for k in ("enforce", "enabled") if k in _GATE_SWITCHES)
+# tiny days with quarantined lines: record the data-quality gates, but do not let them stop the publish
+SETS = ("quality.enforce=false",)
 PAT = ("pat", "pat1", "pat2")
 NAMES_PAT = re.compile(r"(^|[^A-Za-z0-9_])(pat|pat1|pat2)([^A-Za-z0-9_]|$)")  # whole ids only: "pat10" is someone else
 
@@ -176,9 +174,12 @@ def test_erasure_leaves_no_trace_and_the_next_run_recomputes_the_others(spark, w
         "bronze/profiles_history": {"deleted": 1}, "bronze/profiles_latest": {"deleted": 1},
         "bronze/identities": {"deleted": 2},
         "bronze/quarantine": {"deleted": 2},              # the self-reaction and the malformed line; pat10's stay
-        "silver/edges_daily": {"deleted": 5},             # D1: pat1->ann, ann->pat1, bob->pat1, pat2->dan; D2: pat1->ann
-        "silver/account_daily": {"deleted": report["silver/account_daily"]["deleted"]},
-        "silver/feature_state": {"deleted": report["silver/feature_state"]["deleted"]},  # D1 and D2: all of it
+        # D1: pat1->ann, ann->pat1, bob->pat1, pat2->dan; D2: pat1->ann
+        "silver/edges_daily": {"deleted": 5},
+        # D1: pat1 received (weighted_reactions, _like, _retweet, outside_circle_weight, reactions, reactor_days,
+        # reacted_posts) and made reactions, pat2 made reactions; D2: pat1 made reactions
+        "silver/account_daily": {"deleted": 7 + 1 + 1 + 1},
+        "silver/feature_state": {"deleted": 25 + 30},      # from D1 on: D1's 25 rows and D2's 30, all of it
         "gold/features": {"deleted": 4},                  # pat1 and pat2 on D1 and D2
         "gold/account_influence": {"deleted": 4, "updated": 4},  # ann and dan had them as top reactors, D1 and D2
         "gold/scores": {"deleted": 2},                    # pat on D1 and D2
@@ -230,3 +231,56 @@ def _files_naming_pat(warehouse) -> list[str]:
         if NAMES_PAT.search(json.dumps(pq.read_table(path).to_pylist(), default=str)):
             hits.append(rel)
     return hits
+
+
+# ---- the pure parts, on in-memory frames ------------------------------------------------------------------------
+
+def test_opt_outs_resolve_to_linked_and_own_id_accounts_and_drop_them_as_actor_and_target(spark, tmp_path):
+    cfg = make_config(tmp_path)
+    optouts = spark.createDataFrame(
+        [("person:pat", "pat", None, None),                    # linked: twitter pat1, facebook pat2
+         ("person:twitter:solo", "twitter:solo", None, None),  # an unlinked account's own person id
+         ("person:twitter:taken", "twitter:taken", None, None),  # that account belongs to "other": not covered
+         ("person:nonet:x", "nonet:x", None, None),            # not a network: names no account
+         ("person:facebook:a:b", "facebook:a:b", None, None),  # the user id is everything after the first colon
+         ("account:linkedin:li1", None, "linkedin", "li1")],
+        "subject_id string, person_id string, network string, account_id string")
+    identities = spark.createDataFrame(
+        [("twitter", "pat1", "pat"), ("facebook", "pat2", "pat"), ("twitter", "taken", "other")],
+        "network string, user_id string, person_id string")
+    accounts = resolve_accounts(optouts, identities, list(cfg.networks))
+    assertDataFrameEqual(accounts, spark.createDataFrame(
+        [("twitter", "pat1"), ("facebook", "pat2"), ("twitter", "solo"), ("facebook", "a:b"), ("linkedin", "li1")],
+        "network string, account_id string"))
+
+    edges = spark.createDataFrame(
+        [("twitter", "bob", "ann"), ("twitter", "pat1", "ann"), ("twitter", "ann", "solo"),
+         ("facebook", "pat1", "dan"), ("linkedin", "li1", "x")],
+        "network string, actor_id string, target_id string")
+    # facebook pat1 is not the twitter account pat1: it stays
+    assertDataFrameEqual(without_accounts(edges, accounts, "network", "actor_id", "target_id"),
+                         spark.createDataFrame([("twitter", "bob", "ann"), ("facebook", "pat1", "dan")],
+                                               edges.schema))
+    assert without_accounts(edges, None, "network", "actor_id") is edges
+
+
+def test_quarantined_records_are_matched_by_whole_ids_on_their_network(spark):
+    accounts = [("facebook", "pat2"), ("twitter", "pat1")]
+    rows = [  # (kind, raw, names pat?)
+        ("interactions", '{"network": "twitter", "actor_id": "pat1", "target_id": "ann"}', True),
+        ("interactions", '{"network": " Twitter ", "actor_id": "ann", "target_id": " pat1 "}', True),
+        ("interactions", '{"network": "facebook", "actor_id": "pat1", "target_id": "ann"}', False),  # other network
+        ("interactions", '{"actor_id": "pat1", "target_id": "ann"}', True),   # no network: any
+        ("interactions", '{"network": "twitter", "actor_id": "pat10", "target_id": "xpat1"}', False),
+        ("interactions", "pat1 ann 1341100972 RT", True),                     # Higgs line
+        ("interactions", "pat10 ann 1341100972 RT", False),
+        ("interactions", "ann\tpat2\tpost9\t1341100972000\t1341100973000\t0", True),  # Klout sample line
+        ("interactions", '{"network": "twitter", "actor_id": "pat1", "target_i', True),  # malformed JSON
+        ("profiles", '{"network": "twitter", "user_id": "pat1", "followers": "x"}', True),
+        ("identities", '{"person_id": "pat", "network": "linkedin", "user_id": "li9"}', True),
+        ("identities", "pat,linkedin", True),                                 # malformed CSV line naming pat
+        ("interactions", "pat ann 1341100972 RT", False),                     # "pat" is a person, not an account
+    ]
+    df = spark.createDataFrame([(k, r) for k, r, _ in rows], "kind string, raw string")
+    got = df.select("kind", "raw", raw_names(F.col("raw"), F.col("kind"), accounts, ["pat"]).alias("named"))
+    assertDataFrameEqual(got, spark.createDataFrame(rows, "kind string, raw string, named boolean"))
