@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_dates, command="daily", resumable=True)
 
+    p = sub.add_parser("evaluate", help="does the score predict influence? ours against three baselines",
+                       description="Compare each person's score on --date with the reactions their accounts receive "
+                                   "in the --horizon days after (Spearman, NDCG@k, precision@k), against log "
+                                   "followers, raw reactions in the window and unweighted PageRank computed the same "
+                                   "way; with --truth, also against a synthetic world's hidden influence. Results "
+                                   "are MERGEd into eval/evaluations; a Markdown report with a PNG plot is written "
+                                   "under <warehouse>/reports/evaluation/<date>-h<horizon>/ (or --report-dir).")
+    p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date of the scores")
+    p.add_argument("--horizon", required=True, type=_positive, metavar="K", help="days after --date to count")
+    p.add_argument("--k", type=_positive, default=100, help="top-k of NDCG and precision (default 100)")
+    p.add_argument("--truth", metavar="DIR", help="a synthetic world's truth/ folder (people, accounts Parquet)")
+    p.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: under the warehouse)")
+    _common(p)
+    p.set_defaults(run=_cmd_evaluate)
+
     p = sub.add_parser("top", help="print the highest scores of a run date")
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
     p.add_argument("--network", metavar="NAME", help="rank by this network's own score")
@@ -169,6 +184,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,6 +272,21 @@ def _fmt(v: object) -> str:
     if isinstance(v, dict):
         return "(" + ", ".join(f"{k} {_fmt(x)}" for k, x in v.items()) + ")"
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
+def _cmd_evaluate(spark, cfg: Config, args) -> int:
+    from klout.evaluation.report import LABELS
+    from klout.evaluation.run import run_evaluate
+
+    ev, out = run_evaluate(spark, cfg, args.date, args.horizon, args.k, args.truth, args.report_dir)
+    for target, qs in ev.results.items():
+        print(f"{target} ({qs[0].persons:,} compared)")
+        print(format_table(("predictor", "spearman", f"ndcg@{qs[0].k}", f"precision@{qs[0].k}"),
+                           [(LABELS[q.predictor], round(q.spearman, 3),
+                             "" if q.ndcg_at_k is None else round(q.ndcg_at_k, 3), round(q.precision_at_k, 3))
+                            for q in qs]))
+    print(f"report: {out / 'report.md'}")
+    return EXIT_OK
 
 
 def _cmd_top(spark, cfg: Config, args) -> int:

@@ -275,8 +275,7 @@ def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts
 
 
 def _identities(spark: SparkSession, cfg: Config) -> DataFrame:
-    return (tables.read(spark, cfg, tables.IDENTITIES) if tables.exists(spark, cfg, tables.IDENTITIES)
-            else spark.createDataFrame([], schemas.IDENTITIES))
+    return tables.read_or_empty(spark, cfg, tables.IDENTITIES)
 
 
 def _request_rows(spark: SparkSession, subject: Subject, accounts: list[tuple[str, str]], kind: str,

@@ -11,6 +11,7 @@ from pyspark.sql.types import (
     BooleanType,
     DateType,
     DoubleType,
+    IntegerType,
     LongType,
     MapType,
     StringType,
@@ -269,4 +270,21 @@ QUALITY_GATES = _schema(
     ("threshold", DoubleType(), False),       # the configured limit (quality.*)
     ("passed", BooleanType(), False),
     ("detail", StringType(), False),          # the measurement in words
+)
+
+# ---- evaluation: does the score predict influence? ---------------------------------------------------------------
+
+EVALUATIONS = _schema(
+    ("date", DateType(), False),              # the scores' run date
+    ("horizon_days", IntegerType(), False),   # outcome window: the horizon_days days after `date`
+    ("target", StringType(), False),          # future_reactions | hidden_influence (synthetic world only)
+    ("predictor", StringType(), False),       # score | log_followers | reactions | pagerank
+    ("persons", LongType(), False),           # people compared (scored on `date`; true people for hidden_influence)
+    ("spearman", DoubleType(), False),        # rank correlation of predictor and target over all of them
+    ("ndcg_at_k", DoubleType(), True),        # NDCG@k with the target as gain (null: no positive target)
+    ("precision_at_k", DoubleType(), False),  # share of the top k by target among the top k by predictor
+    ("k", IntegerType(), False),
+    ("run_id", StringType(), False),
+    ("evaluated_at", TimestampType(), False),
+    ("code_version", StringType(), False),
 )

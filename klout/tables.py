@@ -55,8 +55,11 @@ OPTOUTS = Table("privacy/optouts", schemas.OPTOUTS, ("subject_id",))  # opt-outs
 RUN_LOG = Table("ops/run_log", schemas.RUN_LOG, ("run_id", "date", "step"))
 QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate"))
 
+EVALUATIONS = Table("eval/evaluations", schemas.EVALUATIONS, ("date", "horizon_days", "target", "predictor"))
+
 ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE, EDGES_DAILY, ACCOUNT_DAILY,
-       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS, RUN_LOG, QUALITY_GATES, OPTOUTS)
+       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS, RUN_LOG, QUALITY_GATES, OPTOUTS,
+       EVALUATIONS)
 
 
 def exists(spark: SparkSession, cfg: Config, table: Table) -> bool:
@@ -68,6 +71,11 @@ def read(spark: SparkSession, cfg: Config, table: Table) -> DataFrame:
     if not exists(spark, cfg, table):
         raise InputError(f"table {table.name} does not exist at {table.path(cfg)}; run the step that writes it first")
     return spark.read.format("delta").load(table.path(cfg))
+
+
+def read_or_empty(spark: SparkSession, cfg: Config, table: Table) -> DataFrame:
+    """The table's current version, or no rows of its schema when it does not exist (an optional input)."""
+    return read(spark, cfg, table) if exists(spark, cfg, table) else spark.createDataFrame([], table.schema)
 
 
 @contextmanager

@@ -23,7 +23,6 @@ from klout.features.profile import long_lasting
 from klout.features.weights import pair_actions
 from klout.privacy import opted_out_accounts, without_accounts
 from klout.progress import log, step
-from klout.schemas import PROFILES
 
 
 def day_events(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame:
@@ -47,9 +46,7 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
             state = _window_state(spark, cfg, run_date, today)
             c["rows"] = tables.replace_partition(spark, cfg, tables.FEATURE_STATE, dated(state), run_date)
         state = tables.read(spark, cfg, tables.FEATURE_STATE).where(F.col("date") == F.lit(run_date)).drop("date")
-        history = (tables.read(spark, cfg, tables.PROFILES_HISTORY)
-                   if tables.exists(spark, cfg, tables.PROFILES_HISTORY)
-                   else spark.createDataFrame([], PROFILES))
+        history = tables.read_or_empty(spark, cfg, tables.PROFILES_HISTORY)
         with step("features.assemble", date=run_date.isoformat()) as c:
             # the state may still hold an opted-out account's earlier metrics, and its profile is still in bronze
             features = without_accounts(assemble(state, long_lasting(history, run_date, cfg), run_date, cfg),

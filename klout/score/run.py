@@ -77,8 +77,7 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
     with step("score", date=run_date.isoformat()) as progress:
         influence = tables.required_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date, "graph")
         features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
-        identities = (tables.read(spark, cfg, tables.IDENTITIES) if tables.exists(spark, cfg, tables.IDENTITIES)
-                      else spark.createDataFrame([], schemas.IDENTITIES))
+        identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
         previous = tables.latest_before(spark, cfg, tables.SCORES, run_date)
         before = {days: tables.partition(spark, cfg, tables.SCORES, run_date - dt.timedelta(days=days))
                   for days in (1, 7)}

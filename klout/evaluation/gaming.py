@@ -1,0 +1,186 @@
+"""Gaming experiments: plant four known tricks in a scored warehouse on one day, rerun that day, and state what each
+did to the scores involved. The tricks arrive as ordinary input rows through `klout ingest`, so they meet exactly
+what real data meets.
+
+- bot ring: `RING_SIZE` new accounts retweet each other `RING_REPEATS` times a day, every ordered pair;
+- bought followers: an ordinary account's profile gains `BOUGHT_FOLLOWERS` followers (and nothing else changes:
+  the network does not flag them as spam);
+- likes everything: a new account likes every account that received a reaction that day, once each;
+- celebrity reshare: the network's most influential account retweets a new, unknown account once; as a control an
+  ordinary (median-influence) account retweets another new account once.
+
+The day's unsmoothed `target_score` is compared (the published score is smoothed towards it from the day before).
+The four run together; each touches its own accounts (the liker skips the others' accounts), but the score scale
+is relative, so everyone's score also moves by the small shift that 14 new accounts make."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from klout import tables
+from klout.config import Config
+from klout.daily import run_daily
+from klout.ingest.run import ingest
+from klout.persons import with_person_id
+from klout.schemas import INTERACTION_COLUMNS, PROFILE_COLUMNS
+
+RING_SIZE = 10
+RING_REPEATS = 5
+BOUGHT_FOLLOWERS = 100_000
+PREFIX = "gaming_"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The existing accounts the experiments use (on `network`)."""
+
+    network: str
+    celebrity: str      # the most influential account of the day before
+    ordinary: str       # a median-influence account: the control resharer
+    buyer: str          # the next median-influence account with a profile: buys the followers
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one experiment did: a sentence for the report and the numbers behind it."""
+
+    experiment: str
+    statement: str
+    numbers: dict[str, float] = field(default_factory=dict)
+
+
+def ring_accounts() -> list[str]:
+    return [f"{PREFIX}ring_{i}" for i in range(RING_SIZE)]
+
+
+LIKER, UNKNOWN, CONTROL = f"{PREFIX}liker", f"{PREFIX}unknown", f"{PREFIX}unknown_control"
+
+
+def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> Cast:
+    """The celebrity and two ordinary accounts, from the influence of `day` (before the tricks)."""
+    influence = tables.required_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, day, "graph") \
+        .where(F.col("network") == network)
+    celebrity = influence.orderBy(F.desc("influence"), "account_id").first()["account_id"]
+    median = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()[0]
+    profiled = tables.read(spark, cfg, tables.PROFILES_LATEST).where(F.col("network") == network) \
+        .select(F.col("user_id").alias("account_id"))
+    ordinary = (influence.where(F.col("influence") >= median).join(profiled, "account_id")
+                .orderBy("influence", "account_id").limit(2).collect())
+    return Cast(network, celebrity, ordinary[0]["account_id"], ordinary[1]["account_id"])
+
+
+def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
+    """Every planted reaction of `day` in the canonical interactions input format (strings)."""
+    noon = f"{day.isoformat()}T12:00:00Z"
+    ring = [(a, b, i) for a in ring_accounts() for b in ring_accounts() if a != b for i in range(RING_REPEATS)]
+    pairs = [("retweet", a, b, i) for a, b, i in ring] + [("retweet", cast.celebrity, UNKNOWN, 0),
+                                                          ("retweet", cast.ordinary, CONTROL, 0)]
+    planted = spark.createDataFrame(pairs, "action string, actor_id string, target_id string, i int")
+    skip = [cast.celebrity, cast.ordinary, cast.buyer]
+    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
+             .where((F.col("event_date") == F.lit(day)) & (F.col("network") == cast.network)
+                    & ~F.col("target_id").isin(skip))
+             .select("target_id").distinct()
+             .select(F.lit("like").alias("action"), F.lit(LIKER).alias("actor_id"), "target_id",
+                     F.lit(0).alias("i")))
+    events = planted.unionByName(liked)
+    return events.select(
+        F.lit(cast.network).alias("network"), "actor_id", "target_id", "action", F.lit(noon).alias("ts"),
+        F.concat(F.lit(f"{PREFIX}post:"), "target_id").alias("content_id"), F.lit("text").alias("content_type"),
+        F.concat_ws(":", F.lit(f"{PREFIX}{day.isoformat()}"), "action", "actor_id", "target_id",
+                    F.col("i").cast("string")).alias("event_id")
+    ).select(*INTERACTION_COLUMNS)
+
+
+def bought_profile(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
+    """The buyer's latest profile as a snapshot of `day` with `BOUGHT_FOLLOWERS` more followers."""
+    latest = tables.read(spark, cfg, tables.PROFILES_LATEST).where(
+        (F.col("network") == cast.network) & (F.col("user_id") == cast.buyer))
+    return latest.withColumn("followers", F.col("followers") + BOUGHT_FOLLOWERS) \
+        .withColumn("snapshot_date", F.lit(day)).select(*PROFILE_COLUMNS)
+
+
+def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: Path) -> None:
+    """Write the tricks as input files under `scratch` and ingest them like any source."""
+    trick_events(spark, cfg, day, cast).write.mode("overwrite").parquet(str(scratch / "interactions"))
+    bought_profile(spark, cfg, day, cast).write.mode("overwrite").parquet(str(scratch / "profiles"))
+    ingest(spark, cfg, str(scratch / "profiles"), "parquet", "profiles")
+    ingest(spark, cfg, str(scratch / "interactions"), "parquet", "interactions")
+
+
+def _persons(spark: SparkSession, identities: DataFrame, network: str, *accounts: str) -> DataFrame:
+    """(person_id) of the given accounts of `network`."""
+    frame = spark.createDataFrame([(network, a) for a in accounts], "network string, account_id string")
+    return with_person_id(frame, identities, user_id="account_id").select("person_id").distinct()
+
+
+def _score(scores: DataFrame, persons: DataFrame) -> float | None:
+    """The highest target_score among `persons` in `scores` (None: none scored)."""
+    return persons.join(scores, "person_id").agg(F.max("target_score")).first()[0]
+
+
+def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: DataFrame) -> list[Effect]:
+    """Compare `day`'s scores after the tricks with `before` (the same partition before them)."""
+    after = tables.required_partition(spark, cfg, tables.SCORES, day, "score")
+    features = tables.required_partition(spark, cfg, tables.FEATURES, day, "features")
+    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
+    net = cast.network
+    people = with_person_id(features.select("network", "account_id", "reactions"), identities,
+                            user_id="account_id").groupBy("person_id").agg(F.sum("reactions").alias("reactions"))
+    scored = after.join(people, "person_id")
+    out = []
+
+    ring = scored.join(_persons(spark, identities, net, *ring_accounts()), "person_id")
+    r = ring.agg(F.max("target_score"), F.min("reactions"), F.count(F.lit(1))).first()
+    planted = _persons(spark, identities, net, *ring_accounts(), LIKER, UNKNOWN, CONTROL)
+    peers = scored.where(F.col("reactions") >= r[1]).join(planted, "person_id", "left_anti")
+    p = peers.agg(F.percentile_approx("target_score", 0.5, 10_000), F.count(F.lit(1))).first()
+    out.append(Effect("bot ring", f"bot ring: {r[2]} new accounts retweeting each other {RING_REPEATS} times a day "
+                      f"({r[1]:.0f} reactions each) score at most {r[0]:.2f}; the {p[1]:,} other people with at "
+                      f"least as many reactions in the window have a median score of {p[0]:.2f}.",
+                      {"ring_max": r[0], "reactions": r[1], "peers_median": p[0], "peers": p[1]}))
+
+    one = lambda scores, account: _score(scores, _persons(spark, identities, net, account))  # noqa: E731
+    b0, b1 = one(before, cast.buyer), one(after, cast.buyer)
+    out.append(Effect("bought followers", f"bought followers: {net}:{cast.buyer} gained {BOUGHT_FOLLOWERS:,} "
+                      f"followers; its score went from {b0:.2f} to {b1:.2f} ({b1 - b0:+.2f}): followers only "
+                      f"raise the profile prior, which is damped and log-scaled.",
+                      {"before": b0, "after": b1}))
+
+    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
+             .where((F.col("event_date") == F.lit(day)) & (F.col("actor_id") == LIKER) & (F.col("network") == net))
+             .select("network", F.col("target_id").alias("account_id")))
+    liked = with_person_id(liked, identities, user_id="account_id").select("person_id").distinct()
+    moved = (liked.join(before.select("person_id", F.col("target_score").alias("_b")), "person_id")
+             .join(after.select("person_id", "target_score"), "person_id")
+             .agg(F.count(F.lit(1)), F.avg(F.col("target_score") - F.col("_b")),
+                  F.max(F.abs(F.col("target_score") - F.col("_b")))).first())
+    liker = one(after, LIKER)
+    out.append(Effect("likes everything", f"likes everything: one account liked {moved[0]:,} accounts once each; "
+                      f"their scores moved {moved[1]:+.3f} on average (at most {moved[2]:.2f} points either way), "
+                      f"and the liker itself scores {liker:.2f}: a reactor's likes are discounted by its volume.",
+                      {"liked": moved[0], "mean_change": moved[1], "max_change": moved[2], "liker": liker}))
+
+    unknown, control = one(after, UNKNOWN), one(after, CONTROL)
+    celeb, ordinary = one(before, cast.celebrity), one(before, cast.ordinary)
+    out.append(Effect("celebrity reshare", f"celebrity reshare: one retweet by {net}:{cast.celebrity} (score "
+                      f"{celeb:.2f}) lifts an unknown account to {unknown:.2f}; the same retweet by an ordinary "
+                      f"account (score {ordinary:.2f}) to {control:.2f}: who reacts matters more than how many.",
+                      {"unknown": unknown, "control": control, "celebrity": celeb, "ordinary": ordinary}))
+    return out
+
+
+def run_experiments(spark: SparkSession, cfg: Config, day: dt.date, scratch: Path,
+                    network: str = "twitter") -> list[Effect]:
+    """Plant the tricks into the warehouse of `cfg` (scored through `day`: use a copy), rerun `day` and say what
+    each did."""
+    cast = pick_cast(spark, cfg, day, network)
+    before = tables.required_partition(spark, cfg, tables.SCORES, day, "score").localCheckpoint()
+    plant(spark, cfg, day, cast, scratch)
+    run_daily(spark, cfg, day)
+    return effects(spark, cfg, day, cast, before)

@@ -1,0 +1,98 @@
+"""The evaluation's Markdown report and its plot: ours against the baselines per target, and how future reactions
+grow with the score (per 5-point score bin: people, mean, median and 90th percentile of reactions received)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+if TYPE_CHECKING:
+    from klout.evaluation.run import Evaluation
+
+LABELS = {"score": "klout score", "log_followers": "log followers", "reactions": "reactions in the window",
+          "pagerank": "unweighted PageRank"}
+TITLES = {"future_reactions": "Reactions received in the {horizon} days after {date}",
+          "hidden_influence": "Hidden influence of the synthetic world (per true person)"}
+BIN_WIDTH = 5
+PLOT = "score_vs_future_reactions.png"
+
+
+def score_bins(people: DataFrame) -> list[dict]:
+    """Per 5-point bin of the score (1–5, 5–10, … 95–100): people, and the mean, median and 90th percentile of
+    their future reactions. At most 20 rows reach the driver."""
+    low = F.least(F.floor(F.col("score") / BIN_WIDTH) * BIN_WIDTH, F.lit(100 - BIN_WIDTH))
+    rows = (people.groupBy(low.alias("low"))
+            .agg(F.count(F.lit(1)).alias("people"), F.avg("future_reactions").alias("mean"),
+                 F.percentile_approx("future_reactions", [0.5, 0.9], 10_000).alias("q"))
+            .orderBy("low").collect())
+    return [{"low": int(r["low"]), "people": r["people"], "mean": r["mean"], "median": float(r["q"][0]),
+             "p90": float(r["q"][1])} for r in rows]
+
+
+def _plot(ev: Evaluation, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    mids = [b["low"] + BIN_WIDTH / 2 for b in ev.bins]
+    for key, style in (("mean", "o-"), ("median", "s--"), ("p90", "^:")):
+        left.plot(mids, [b[key] for b in ev.bins], style, label=key)
+    left.set_yscale("symlog", linthresh=1.0)
+    left.set_xlim(0, 100)
+    left.set_xlabel(f"klout score on {ev.run_date} ({BIN_WIDTH}-point bins)")
+    left.set_ylabel(f"reactions received in the next {ev.horizon} days")
+    left.set_title("Future reactions by score")
+    left.legend()
+    left.grid(alpha=0.3)
+    metrics = (("spearman", "Spearman"), ("ndcg_at_k", "NDCG@k"), ("precision_at_k", "precision@k"))
+    qs = ev.results["future_reactions"]
+    width = 0.8 / len(qs)
+    for i, q in enumerate(qs):
+        values = [getattr(q, m) or 0.0 for m, _ in metrics]
+        right.bar([j + i * width for j in range(len(metrics))], values, width, label=LABELS[q.predictor])
+    right.set_xticks([j + width * (len(qs) - 1) / 2 for j in range(len(metrics))], [t for _, t in metrics])
+    right.set_title(f"Against future reactions (k = {qs[0].k})")
+    right.legend(fontsize=8)
+    right.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def markdown(ev: Evaluation, notes: list[str]) -> str:
+    c = ev.counts
+    lines = [f"# Evaluation of the scores of {ev.run_date} (horizon {ev.horizon} days)", "",
+             f"{int(c['persons']):,} people scored on {ev.run_date}; {int(c['reacted_to']):,} of them received "
+             f"{int(c['future_reactions'] or 0):,} reactions in the {ev.horizon} days after.", ""]
+    for target, qs in ev.results.items():
+        best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
+        mark = lambda q, m: f"**{_fmt(getattr(q, m))}**" if (getattr(q, m) or 0.0) == best[m] else _fmt(getattr(q, m))  # noqa: E731
+        lines += [f"## {TITLES[target].format(horizon=ev.horizon, date=ev.run_date)}", "",
+                  f"{qs[0].persons:,} compared; best of each column in bold.", "",
+                  f"| predictor | Spearman | NDCG@{qs[0].k} | precision@{qs[0].k} |", "|---|---|---|---|"]
+        lines += [f"| {LABELS[q.predictor]} | {mark(q, 'spearman')} | {mark(q, 'ndcg_at_k')} | "
+                  f"{mark(q, 'precision_at_k')} |" for q in qs]
+        lines.append("")
+    lines += ["## Future reactions by score", "", f"![future reactions by score]({PLOT})", "",
+              "| score | people | mean | median | 90th percentile |", "|---|---|---|---|---|"]
+    lines += [f"| {b['low']}–{b['low'] + BIN_WIDTH} | {b['people']:,} | {b['mean']:.2f} | {b['median']:.0f} | "
+              f"{b['p90']:.0f} |" for b in ev.bins]
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(ev: Evaluation, out: Path, notes: list[str]) -> None:
+    """Write `out`/report.md and its plot `out`/score_vs_future_reactions.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    _plot(ev, out / PLOT)
+    (out / "report.md").write_text(markdown(ev, notes))

@@ -1,0 +1,109 @@
+"""`klout evaluate`: score the scores. For a run date D and a horizon K, every predictor (our score and the three
+baselines of `predictors`) is compared with the reactions each person receives in the K days after D, and, given the
+synthetic world's truth, with the hidden influence per true person. Results are MERGEd into `eval/evaluations` (a
+rerun replaces the date's rows) and written as a Markdown report with a PNG plot (`report`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from klout import tables
+from klout.config import Config
+from klout.errors import ConfigError
+from klout.evaluation.metrics import Quality, agreement
+from klout.evaluation.outcomes import future_reactions, hidden_influence, true_owner
+from klout.evaluation.predictors import PREDICTORS, per_unit, person_accounts
+from klout.evaluation.report import score_bins, write_report
+from klout.progress import step
+from klout.runlog import RUN_ID, now_utc
+from klout.version import code_version
+
+TARGETS = ("future_reactions", "hidden_influence")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What `evaluate` found: per target, every predictor's Quality; the score bins of the plot; the counts."""
+
+    run_date: dt.date
+    horizon: int
+    results: dict[str, list[Quality]]
+    bins: list[dict]
+    counts: dict[str, float]
+
+
+def people_frame(accounts: DataFrame, outcomes: DataFrame) -> DataFrame:
+    """One row per scored person: every predictor and `future_reactions` (0 for people who received none)."""
+    return (per_unit(accounts, "person_id").join(outcomes, "person_id", "left")
+            .fillna(0.0, subset=["future_reactions", "pagerank", "reactions", "log_followers"]))
+
+
+def truth_frame(accounts: DataFrame, truth_people: DataFrame, truth_accounts: DataFrame) -> DataFrame:
+    """One row per true person with a scored account: every predictor (our best score among the persons its accounts
+    resolved to; baselines summed over its accounts, which only helps them) and its hidden influence."""
+    owned = accounts.join(true_owner(truth_accounts), ["network", "account_id"])
+    return (per_unit(owned, "true_person").join(hidden_influence(truth_people), "true_person")
+            .fillna(0.0, subset=["pagerank", "reactions", "log_followers"]))
+
+
+def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int,
+             truth: dict[str, DataFrame] | None = None) -> Evaluation:
+    """Compare the predictors of `run_date` with the next `horizon` days' reactions (and `truth`, the synthetic
+    world's people and accounts, when given)."""
+    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
+    outcomes = future_reactions(tables.read(spark, cfg, tables.INTERACTIONS), identities, run_date, horizon, cfg)
+    accounts = person_accounts(spark, cfg, run_date).cache()
+    try:
+        people = people_frame(accounts, outcomes).cache()
+        results = {"future_reactions": agreement(people, "person_id", PREDICTORS, "future_reactions", k)}
+        counts = people.agg(F.count(F.lit(1)).alias("persons"),
+                            F.count_if(F.col("future_reactions") > 0).alias("reacted_to"),
+                            F.sum("future_reactions").alias("future_reactions")).first().asDict()
+        bins = score_bins(people)
+        people.unpersist()
+        if truth is not None:
+            results["hidden_influence"] = agreement(truth_frame(accounts, truth["people"], truth["accounts"]),
+                                                    "true_person", PREDICTORS, "hidden_influence", k)
+    finally:
+        accounts.unpersist()
+    return Evaluation(run_date, horizon, results, bins, counts)
+
+
+def evaluation_rows(spark: SparkSession, ev: Evaluation) -> DataFrame:
+    """The `eval/evaluations` rows of an Evaluation."""
+    now, run_id, version = now_utc(), RUN_ID.get(), code_version()
+    rows = [(ev.run_date, ev.horizon, target, q.predictor, q.persons, q.spearman, q.ndcg_at_k, q.precision_at_k,
+             q.k, run_id, now, version)
+            for target, qs in ev.results.items() for q in qs]
+    return spark.createDataFrame(rows, tables.EVALUATIONS.schema)
+
+
+def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) -> Path:
+    """Where the report goes: `given`, or <warehouse>/reports/evaluation/<date>-h<horizon> for a local warehouse."""
+    if given:
+        return Path(given)
+    if "://" in cfg.warehouse and not cfg.warehouse.startswith("file:"):
+        raise ConfigError(f"warehouse {cfg.warehouse} is not a local path: give --report-dir for the report")
+    return cfg.warehouse_path / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
+
+
+def run_evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int = 100,
+                 truth_dir: str | None = None, out_dir: str | None = None,
+                 notes: list[str] | None = None) -> tuple[Evaluation, Path]:
+    """Evaluate, MERGE the results into eval/evaluations and write the report; returns both."""
+    target_dir = report_dir(cfg, run_date, horizon, out_dir)
+    with step("evaluate", date=run_date.isoformat(), horizon=horizon) as progress:
+        truth = ({n: spark.read.parquet(f"{truth_dir.rstrip('/')}/{n}") for n in ("people", "accounts")}
+                 if truth_dir else None)
+        ev = evaluate(spark, cfg, run_date, horizon, k, truth)
+        metrics = ["persons", "spearman", "ndcg_at_k", "precision_at_k", "k", "code_version"]
+        progress.update(tables.merge(spark, cfg, tables.EVALUATIONS, evaluation_rows(spark, ev),
+                                     update_when=tables.values_differ(metrics)))
+        write_report(ev, target_dir, notes or [])
+        progress["report"] = str(target_dir / "report.md")
+    return ev, target_dir
