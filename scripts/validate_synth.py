@@ -1,26 +1,28 @@
-"""Do the scores recover the synthetic world's hidden influence? Spearman of ours and of two baselines.
+"""The evaluation on the synthetic world: does the score recover the hidden influence, and what does gaming do?
 
 Generates the `synth` world (conf/default.yaml plus any --set), ingests it, runs the daily step for every day, then
-compares, per true person, the last day's score with the hidden influence, against log followers and the raw count
-of reactions received in the window; and the planted bots' scores against honest people's.
+`klout evaluate`s the second-to-last day against the last (--horizon 1) and, per true person, against the hidden
+influence, with the three baselines. Then, on a copy of the warehouse, plants the four gaming experiments
+(`klout.evaluation.gaming`) on the last day and adds what each did to the report as a line.
 
-    .venv/bin/python scripts/validate_synth.py [--set synth.days=10] [--workdir DIR]
+    scripts/bench.sh is the benchmark; this is:  .venv/bin/python scripts/validate_synth.py [--set synth.days=10]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-
-from pyspark.sql import functions as F
+import shutil
 
 from benchworld import bench_args, workspace
-from klout import tables
 from klout.config import load_config
 from klout.daily import run_daily
+from klout.evaluation.gaming import run_experiments
+from klout.evaluation.report import LABELS
+from klout.evaluation.run import run_evaluate
 from klout.ingest.run import ingest
 from klout.session import get_spark
 from klout.synth import generate_world, write_world
-from klout.validation import per_true_person, truth_correlations
 
 
 def main() -> None:
@@ -35,30 +37,34 @@ def main() -> None:
 
 
 def validate(spark, cfg, work) -> None:
-    """Generate and ingest the world, run the daily step for every day, print how the last day's scores fare."""
+    """Generate and ingest the world, run every day, evaluate the second-to-last day, run the gaming experiments
+    on a copy and write the report with their lines."""
     write_world(generate_world(spark, cfg), str(work / "world"))
     for kind in ("identities", "profiles", "interactions"):
         ingest(spark, cfg, str(work / "world" / kind), "parquet", kind)
     days = [cfg.synth.start_date + dt.timedelta(days=i) for i in range(cfg.synth.days)]
     for day in days:
         run_daily(spark, cfg, day)
-    last = days[-1]
-    truth = {n: spark.read.parquet(str(work / "world" / "truth" / n)) for n in ("people", "accounts")}
-    people = per_true_person(tables.partition(spark, cfg, tables.SCORES, last),
-                             tables.partition(spark, cfg, tables.FEATURES, last),
-                             tables.read(spark, cfg, tables.IDENTITIES), truth["people"], truth["accounts"])
-    rho = truth_correlations(people)
+
+    copy = work / "gaming"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(work / "warehouse", copy / "warehouse")
+    gamed = dataclasses.replace(cfg, warehouse=str(copy / "warehouse"),
+                                quality=dataclasses.replace(cfg.quality, enforce=False))
+    effects = run_experiments(spark, gamed, days[-1], copy / "planted")
+    notes = [f"Gaming experiments on {days[-1]} (`klout.evaluation.gaming`, on a copy of the warehouse):", ""]
+    notes += [f"- {e.statement}" for e in effects]
+
+    ev, out = run_evaluate(spark, cfg, days[-2], 1, truth_dir=str(work / "world" / "truth"), notes=notes)
     s = cfg.synth
     print(f"\nworld: {s.people:,} people, {s.days} days, {s.interactions_per_day:,} honest reactions a day, "
-          f"seed {s.seed}; scores of {last}")
-    print("Spearman with the hidden influence (per true person):")
-    for name, value in rho.items():
-        print(f"  {name:14s} {value:.3f}")
-    for row in (people.groupBy("is_bot").agg(F.count(F.lit(1)).alias("n"), F.avg("score").alias("score"),
-                                              F.avg("reactions").alias("reactions"))
-                .orderBy("is_bot").collect()):
-        print(f"  {'bots' if row['is_bot'] else 'honest':6s}: {row['n']:,} people, mean score "
-              f"{row['score']:.1f}, mean reactions received {row['reactions']:.1f}")
+          f"seed {s.seed}; scores of {days[-2]}")
+    for target, qs in ev.results.items():
+        print(f"{target} ({qs[0].persons:,} compared): " + "; ".join(
+            f"{LABELS[q.predictor]} spearman {q.spearman:.3f} ndcg@{q.k} {q.ndcg_at_k or 0:.3f} "
+            f"precision@{q.k} {q.precision_at_k:.2f}" for q in qs))
+    print("\n".join(notes))
+    print(f"report: {out / 'report.md'}")
 
 
 if __name__ == "__main__":

@@ -3,15 +3,15 @@ did to the scores involved. The tricks arrive as ordinary input rows through `kl
 what real data meets.
 
 - bot ring: `RING_SIZE` new accounts retweet each other `RING_REPEATS` times a day, every ordered pair;
-- bought followers: an ordinary account's profile gains `BOUGHT_FOLLOWERS` followers (and nothing else changes:
-  the network does not flag them as spam);
+- bought followers: two ordinary accounts' profiles gain `BOUGHT_FOLLOWERS` followers each; for one the network
+  reports them as spam followers (its spam_follower_share rises accordingly), for the other it does not notice;
 - likes everything: a new account likes every account that received a reaction that day, once each;
 - celebrity reshare: the network's most influential account retweets a new, unknown account once; as a control an
   ordinary (median-influence) account retweets another new account once.
 
 The day's unsmoothed `target_score` is compared (the published score is smoothed towards it from the day before).
 The four run together; each touches its own accounts (the liker skips the others' accounts), but the score scale
-is relative, so everyone's score also moves by the small shift that 14 new accounts make."""
+is relative, so everyone's score also moves by the small shift that 13 new accounts make."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ class Cast:
     network: str
     celebrity: str      # the most influential account of the day before
     ordinary: str       # a median-influence account: the control resharer
-    buyer: str          # the next median-influence account with a profile: buys the followers
+    buyer: str          # the next median-influence account with a profile: buys followers, reported as spam
+    unflagged: str      # the one after: buys followers the network does not notice
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> C
     profiled = tables.read(spark, cfg, tables.PROFILES_LATEST).where(F.col("network") == network) \
         .select(F.col("user_id").alias("account_id"))
     ordinary = (influence.where(F.col("influence") >= median).join(profiled, "account_id")
-                .orderBy("influence", "account_id").limit(2).collect())
-    return Cast(network, celebrity, ordinary[0]["account_id"], ordinary[1]["account_id"])
+                .orderBy("influence", "account_id").limit(3).collect())
+    return Cast(network, celebrity, *(r["account_id"] for r in ordinary))
 
 
 def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
@@ -81,7 +82,7 @@ def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> 
     pairs = [("retweet", a, b, i) for a, b, i in ring] + [("retweet", cast.celebrity, UNKNOWN, 0),
                                                           ("retweet", cast.ordinary, CONTROL, 0)]
     planted = spark.createDataFrame(pairs, "action string, actor_id string, target_id string, i int")
-    skip = [cast.celebrity, cast.ordinary, cast.buyer]
+    skip = [cast.celebrity, cast.ordinary, cast.buyer, cast.unflagged]
     liked = (tables.read(spark, cfg, tables.INTERACTIONS)
              .where((F.col("event_date") == F.lit(day)) & (F.col("network") == cast.network)
                     & ~F.col("target_id").isin(skip))
@@ -98,11 +99,19 @@ def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> 
 
 
 def bought_profile(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
-    """The buyer's latest profile as a snapshot of `day` with `BOUGHT_FOLLOWERS` more followers."""
+    """The buyers' latest profiles as snapshots of `day` with `BOUGHT_FOLLOWERS` more followers each; the flagged
+    buyer's spam_follower_share counts them as spam."""
     latest = tables.read(spark, cfg, tables.PROFILES_LATEST).where(
-        (F.col("network") == cast.network) & (F.col("user_id") == cast.buyer))
-    return latest.withColumn("followers", F.col("followers") + BOUGHT_FOLLOWERS) \
-        .withColumn("snapshot_date", F.lit(day)).select(*PROFILE_COLUMNS)
+        (F.col("network") == cast.network) & F.col("user_id").isin(cast.buyer, cast.unflagged))
+    followers = F.col("followers") + BOUGHT_FOLLOWERS
+    flagged = F.col("user_id") == cast.buyer
+    # shares of the new total: the bought followers join the spam ones, the inactive ones stay as many
+    spam = (F.coalesce("spam_follower_share", F.lit(0.0)) * F.col("followers") + BOUGHT_FOLLOWERS) / followers
+    inactive = F.col("inactive_follower_share") * F.col("followers") / followers
+    return (latest.withColumn("spam_follower_share", F.when(flagged, spam).otherwise(F.col("spam_follower_share")))
+            .withColumn("inactive_follower_share",
+                        F.when(flagged, inactive).otherwise(F.col("inactive_follower_share")))
+            .withColumn("followers", followers).withColumn("snapshot_date", F.lit(day)).select(*PROFILE_COLUMNS))
 
 
 def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: Path) -> None:
@@ -147,24 +156,33 @@ def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: 
 
     one = lambda scores, account: _score(scores, _persons(spark, identities, net, account))  # noqa: E731
     b0, b1 = one(before, cast.buyer), one(after, cast.buyer)
-    out.append(Effect("bought followers", f"bought followers: {net}:{cast.buyer} gained {BOUGHT_FOLLOWERS:,} "
-                      f"followers; its score went from {b0:.2f} to {b1:.2f} ({b1 - b0:+.2f}): followers only "
-                      f"raise the profile prior, which is damped and log-scaled.",
-                      {"before": b0, "after": b1}))
+    u0, u1 = one(before, cast.unflagged), one(after, cast.unflagged)
+    out.append(Effect("bought followers", f"bought followers: two ordinary accounts bought {BOUGHT_FOLLOWERS:,} "
+                      f"followers each. Reported as spam followers, they moved {net}:{cast.buyer} from {b0:.2f} to "
+                      f"{b1:.2f} ({b1 - b0:+.2f}): only real followers count. Unnoticed, they moved "
+                      f"{net}:{cast.unflagged} from {u0:.2f} to {u1:.2f} ({u1 - u0:+.2f}) through the profile "
+                      f"prior (log-scaled and damped, but not nothing).",
+                      {"before": b0, "after": b1, "unflagged_before": u0, "unflagged_after": u1}))
 
     liked = (tables.read(spark, cfg, tables.INTERACTIONS)
              .where((F.col("event_date") == F.lit(day)) & (F.col("actor_id") == LIKER) & (F.col("network") == net))
              .select("network", F.col("target_id").alias("account_id")))
     liked = with_person_id(liked, identities, user_id="account_id").select("person_id").distinct()
-    moved = (liked.join(before.select("person_id", F.col("target_score").alias("_b")), "person_id")
-             .join(after.select("person_id", "target_score"), "person_id")
-             .agg(F.count(F.lit(1)), F.avg(F.col("target_score") - F.col("_b")),
-                  F.max(F.abs(F.col("target_score") - F.col("_b")))).first())
+    change = (before.select("person_id", F.col("target_score").alias("_b"))
+              .join(after.select("person_id", "target_score"), "person_id")
+              .join(liked.withColumn("liked", F.lit(True)), "person_id", "left")
+              .join(planted, "person_id", "left_anti")
+              .groupBy(F.coalesce("liked", F.lit(False)).alias("liked"))
+              .agg(F.count(F.lit(1)).alias("n"), F.avg(F.col("target_score") - F.col("_b")).alias("mean")))
+    moved = {r["liked"]: r for r in change.collect()}  # two rows
     liker = one(after, LIKER)
-    out.append(Effect("likes everything", f"likes everything: one account liked {moved[0]:,} accounts once each; "
-                      f"their scores moved {moved[1]:+.3f} on average (at most {moved[2]:.2f} points either way), "
-                      f"and the liker itself scores {liker:.2f}: a reactor's likes are discounted by its volume.",
-                      {"liked": moved[0], "mean_change": moved[1], "max_change": moved[2], "liker": liker}))
+    gain = moved[True]["mean"] - moved[False]["mean"]
+    out.append(Effect("likes everything", f"likes everything: one account liked {moved[True]['n']:,} accounts once "
+                      f"each; their scores moved {moved[True]['mean']:+.2f} on average against "
+                      f"{moved[False]['mean']:+.2f} for the {moved[False]['n']:,} it did not like (the scale's "
+                      f"shift), so the likes added {gain:+.2f}; the liker itself scores {liker:.2f}: a reactor's "
+                      f"likes are discounted by its volume.",
+                      {"liked": moved[True]["n"], "mean_change": moved[True]["mean"], "gain": gain, "liker": liker}))
 
     unknown, control = one(after, UNKNOWN), one(after, CONTROL)
     celeb, ordinary = one(before, cast.celebrity), one(before, cast.ordinary)

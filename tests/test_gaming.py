@@ -1,0 +1,42 @@
+"""Gaming experiments on a copy of the shared synthetic world: the four tricks planted on its last day through
+ingest, the day rerun, and what each did to the scores involved (klout.evaluation.gaming)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import WORLD_DAYS, copy_warehouse
+from klout.evaluation.gaming import BOUGHT_FOLLOWERS, run_experiments
+
+
+@pytest.fixture(scope="module")
+def effects(spark, scored_world, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gaming")
+    cfg = copy_warehouse(scored_world, tmp, "quality.enforce=false")
+    return {e.experiment: e for e in run_experiments(spark, cfg, WORLD_DAYS[-1], tmp / "planted")}
+
+
+def test_a_bot_ring_that_retweets_itself_stays_at_the_bottom(effects):
+    e = effects["bot ring"].numbers
+    assert e["reactions"] == 45  # 9 ring mates x 5 retweets
+    assert e["peers"] > 10
+    assert e["ring_max"] < 5 < e["peers_median"]
+
+
+def test_bought_followers_count_only_when_the_network_does_not_flag_them(effects):
+    e = effects["bought followers"].numbers
+    flagged, unflagged = e["after"] - e["before"], e["unflagged_after"] - e["unflagged_before"]
+    assert abs(flagged) < 2 < unflagged, e
+    assert f"bought {BOUGHT_FOLLOWERS:,} followers each" in effects["bought followers"].statement
+
+
+def test_a_reactor_that_likes_everything_moves_nobody(effects):
+    e = effects["likes everything"].numbers
+    assert e["liked"] > 100
+    assert abs(e["gain"]) < 1 and e["liker"] < 5, e
+
+
+def test_a_celebrity_reshare_lifts_an_unknown_account_far_more_than_an_ordinary_one(effects):
+    e = effects["celebrity reshare"].numbers
+    assert e["celebrity"] > 90
+    assert e["unknown"] > e["control"] + 20, e
