@@ -64,18 +64,18 @@ def day_metrics(pa: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config,
         who_col = default
     weighted = weighted.withColumn("w", F.col("base") * anti_gaming() * who_col)
 
-    # one exact sum per (account, action, reciprocal) cell; every weighted metric is a sum of these few cells
+    # one exact sum per (account, action, reciprocal) cell; every weighted metric is a sum of these few cells, all
+    # taken in one pass over them (a metric absent for an account sums to 0 and is dropped below)
     cells = (weighted.groupBy("network", F.col("target_id").alias("account_id"), "action", "reciprocal")
              .agg(exact_sum("w").alias("w"), F.sum("n").alias("n")))
-    by_account = cells.groupBy("network", "account_id")
+    w, n = F.col("w"), F.col("n")
+    sums = {f"weighted_{a}": exact_sum(F.when(F.col("action") == a, w).otherwise(0.0)) for a in cfg.actions}
+    sums.update(weighted_reactions=exact_sum(w),
+                outside_circle_weight=exact_sum(F.when(~F.col("reciprocal"), w).otherwise(0.0)),
+                reactions=F.sum(n).cast("double"))
+    per_account = cells.groupBy("network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
     longs = [
-        cells.groupBy("network", "account_id", "action")
-        .agg(exact_sum("w").alias("value"))
-        .select("network", "account_id", F.concat(F.lit("weighted_"), "action").alias("metric"), "value"),
-        _long(by_account.agg(exact_sum("w").alias("value")), "weighted_reactions"),
-        _long(by_account.agg(exact_sum(F.when(~F.col("reciprocal"), F.col("w")).otherwise(0.0)).alias("value")),
-              "outside_circle_weight"),
-        _long(by_account.agg(F.sum("n").alias("value")), "reactions"),
+        per_account.unpivot(["network", "account_id"], list(sums), "metric", "value"),
         _long(edges.groupBy("network", F.col("target_id").alias("account_id")).agg(F.count(F.lit(1)).alias("value")),
               "reactor_days"),
         _long(edges.groupBy("network", F.col("actor_id").alias("account_id")).agg(F.sum("reactions").alias("value")),

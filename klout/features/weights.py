@@ -15,7 +15,7 @@ Every factor is a pure column expression or a pure DataFrame transform of one da
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from klout.config import Config, FeaturesConfig
@@ -80,16 +80,15 @@ def anti_gaming_factors(pairs: DataFrame, cfg: Config) -> DataFrame:
     cap = ag.pair_cap
     pair_factor = (F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.col("n"))
                    if cap.enabled else F.lit(1.0))
-    reverse = pairs.select(F.col("network").alias("_rn"), F.col("target_id").alias("_ra"),
-                           F.col("actor_id").alias("_rt"), F.lit(True).alias("reciprocal"))
-    pairs = (pairs.join(reverse, (F.col("network") == F.col("_rn")) & (F.col("actor_id") == F.col("_ra"))
-                        & (F.col("target_id") == F.col("_rt")), "left")
-             .drop("_rn", "_ra", "_rt")
-             .withColumn("reciprocal", F.coalesce("reciprocal", F.lit(False)))
-             .withColumn("pair_factor", pair_factor))
-    per_reactor = (pairs.groupBy("network", "actor_id")
-                   .agg(F.sum("n").alias("_volume"),
-                        F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).alias("_reciprocated")))
+    # reciprocal: the reverse pair exists that day (a self pair is its own reverse). Counted over the unordered pair,
+    # and the reactor's volume over its own rows, by windows: no self-join, and `pairs` is computed once.
+    undirected = Window.partitionBy("network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id"))
+    reactor = Window.partitionBy("network", "actor_id")
+    pairs = (pairs.withColumn("reciprocal", (F.count(F.lit(1)).over(undirected) > 1)
+                              | (F.col("actor_id") == F.col("target_id")))
+             .withColumn("pair_factor", pair_factor)
+             .withColumn("_volume", F.sum("n").over(reactor))
+             .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor)))
     sel = ag.selectivity
     selectivity = (F.least(F.lit(1.0), F.pow(F.lit(float(sel.free_reactions_per_day)) / F.col("_volume"),
                                             F.lit(sel.exponent)))
@@ -100,9 +99,8 @@ def anti_gaming_factors(pairs: DataFrame, cfg: Config) -> DataFrame:
                    .otherwise(F.lit(1.0) - (share - ring.min_reciprocal_share)
                               / F.lit(1.0 - ring.min_reciprocal_share) * F.lit(1.0 - ring.floor))
                    if ring.enabled else F.lit(1.0))
-    per_reactor = per_reactor.select("network", "actor_id", selectivity.alias("selectivity"),
-                                     ring_factor.alias("ring"))
-    return pairs.join(per_reactor, ["network", "actor_id"])
+    return pairs.select(*[c for c in pairs.columns if not c.startswith("_")], selectivity.alias("selectivity"),
+                        ring_factor.alias("ring"))
 
 
 def anti_gaming() -> Column:
