@@ -36,26 +36,31 @@ def day_edges_and_metrics(events: DataFrame, cfg: Config, who: DataFrame | None)
 
     `who` is the previous graph pass's influence (network, account_id, influence), or None for the default.
     """
-    pa = pair_actions(events, cfg)
-    edges = day_edges(pa, cfg)
-    return edges, day_metrics(pa, edges, events, cfg, who)
+    factored = factored_pair_actions(events, cfg)
+    edges = day_edges(factored)
+    return edges, day_metrics(factored, edges, events, cfg, who)
 
 
-def day_edges(pa: DataFrame, cfg: Config) -> DataFrame:
-    """Per (network, actor, target) of a day: raw reactions, anti-gaming factors and the weight without When/Who."""
-    pairs = (pa.groupBy("network", "actor_id", "target_id")
-             .agg(F.sum("n").alias("n"), exact_sum("base").alias("base")))
-    return anti_gaming_factors(pairs, cfg).select(
-        "network", "actor_id", "target_id", F.col("n").alias("reactions"),
-        (F.col("base") * anti_gaming()).alias("weight"), "pair_factor", "selectivity", "ring", "reciprocal")
+def factored_pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
+    """The day's `pair_actions`, each with its pair's anti-gaming factors: what both outputs are built from."""
+    return anti_gaming_factors(pair_actions(events, cfg), cfg)
 
 
-def day_metrics(pa: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config,
+def day_edges(factored: DataFrame) -> DataFrame:
+    """Per (network, actor, target) of a day: raw reactions, anti-gaming factors and the weight without When/Who.
+    (The factors are the pair's own, the same on each of its actions.)"""
+    pairs = (factored.groupBy("network", "actor_id", "target_id")
+             .agg(F.sum("n").alias("reactions"), exact_sum("base").alias("base"),
+                  *[F.max(c).alias(c) for c in ("pair_factor", "selectivity", "ring", "reciprocal")]))
+    return pairs.select("network", "actor_id", "target_id", "reactions", (F.col("base") * anti_gaming()).alias("weight"),
+                        "pair_factor", "selectivity", "ring", "reciprocal")
+
+
+def day_metrics(factored: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config,
                 who: DataFrame | None) -> DataFrame:
-    """A day's per-account metrics (long form) from its pair-actions, its edges (for the factors) and its events."""
+    """A day's per-account metrics (long form) from its factored pair-actions, its edges and its events."""
     default = F.lit(float(cfg.features.default_reactor_influence))
-    weighted = pa.join(edges.select("network", "actor_id", "target_id", "pair_factor", "selectivity", "ring",
-                                    "reciprocal"), ["network", "actor_id", "target_id"])
+    weighted = factored
     if who is not None:
         weighted = weighted.join(who.select("network", F.col("account_id").alias("actor_id"),
                                             F.col("influence").alias("_who")), ["network", "actor_id"], "left")

@@ -20,7 +20,6 @@ from klout.errors import InputError
 from klout.features import dynamic
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
-from klout.features.weights import pair_actions
 from klout.privacy import opted_out_accounts, without_accounts
 from klout.progress import log, step
 
@@ -68,15 +67,15 @@ def run_day(spark: SparkSession, cfg: Config, day: dt.date, excluded: DataFrame 
     who = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, day)  # None: Who defaults
     dated = lambda df: df.withColumn("date", F.lit(day))  # noqa: E731
     with step("features.day", date=day.isoformat(), who="previous graph" if who else "default") as c:
-        pa = pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # read by both outputs
+        factored = dynamic.factored_pair_actions(events, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # both outputs
         try:
-            c["edges"] = tables.replace_partition(spark, cfg, tables.EDGES_DAILY, dated(dynamic.day_edges(pa, cfg)),
+            c["edges"] = tables.replace_partition(spark, cfg, tables.EDGES_DAILY, dated(dynamic.day_edges(factored)),
                                                   day)
             edges = tables.read(spark, cfg, tables.EDGES_DAILY).where(F.col("date") == F.lit(day))
-            metrics = dynamic.day_metrics(pa, edges, events, cfg, who)
+            metrics = dynamic.day_metrics(factored, edges, events, cfg, who)
             c["metrics"] = tables.replace_partition(spark, cfg, tables.ACCOUNT_DAILY, dated(metrics), day)
         finally:
-            pa.unpersist()
+            factored.unpersist()
     return {"edges": c["edges"], "metrics": c["metrics"]}
 
 

@@ -71,24 +71,27 @@ def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
             .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base")))
 
 
-def anti_gaming_factors(pairs: DataFrame, cfg: Config) -> DataFrame:
-    """Per (network, actor, target) of one day: n, base, pair_factor, selectivity, ring, reciprocal.
+def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
+    """`rows` of one day (network, actor_id, target_id, n, ...: per pair, or per pair and action as `pair_actions`
+    gives them) plus the factors of their pair: pair_factor, selectivity, ring, reciprocal.
 
-    `pairs` is `pair_actions` summed over actions, or any frame with network, actor_id, target_id, n, base.
+    All by window functions over the rows themselves (no self-join, no join back), so a pair-action keeps its
+    action and the caller needs no join to weigh it.
     """
     ag = cfg.features.anti_gaming
     cap = ag.pair_cap
-    pair_factor = (F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.col("n"))
-                   if cap.enabled else F.lit(1.0))
-    # reciprocal: the reverse pair exists that day (a self pair is its own reverse). Counted over the unordered pair,
-    # and the reactor's volume over its own rows, by windows: no self-join, and `pairs` is computed once.
+    pair = Window.partitionBy("network", "actor_id", "target_id")
     undirected = Window.partitionBy("network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id"))
     reactor = Window.partitionBy("network", "actor_id")
-    pairs = (pairs.withColumn("reciprocal", (F.count(F.lit(1)).over(undirected) > 1)
-                              | (F.col("actor_id") == F.col("target_id")))
-             .withColumn("pair_factor", pair_factor)
-             .withColumn("_volume", F.sum("n").over(reactor))
-             .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor)))
+    pair_factor = (F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
+                   if cap.enabled else F.lit(1.0))
+    # reciprocal: the reverse pair exists that day (a self pair is its own reverse)
+    reciprocal = ((F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected))
+                  | (F.col("actor_id") == F.col("target_id")))
+    rows = (rows.withColumn("reciprocal", reciprocal)
+            .withColumn("pair_factor", pair_factor)
+            .withColumn("_volume", F.sum("n").over(reactor))
+            .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor)))
     sel = ag.selectivity
     selectivity = (F.least(F.lit(1.0), F.pow(F.lit(float(sel.free_reactions_per_day)) / F.col("_volume"),
                                             F.lit(sel.exponent)))
@@ -99,8 +102,8 @@ def anti_gaming_factors(pairs: DataFrame, cfg: Config) -> DataFrame:
                    .otherwise(F.lit(1.0) - (share - ring.min_reciprocal_share)
                               / F.lit(1.0 - ring.min_reciprocal_share) * F.lit(1.0 - ring.floor))
                    if ring.enabled else F.lit(1.0))
-    return pairs.select(*[c for c in pairs.columns if not c.startswith("_")], selectivity.alias("selectivity"),
-                        ring_factor.alias("ring"))
+    return rows.select(*[c for c in rows.columns if not c.startswith("_")], selectivity.alias("selectivity"),
+                       ring_factor.alias("ring"))
 
 
 def anti_gaming() -> Column:
