@@ -282,11 +282,14 @@ def _cmd_evaluate(spark, cfg: Config, args) -> int:
     for target, qs in ev.results.items():
         print(f"{target} ({qs[0].persons:,} compared)")
         print(format_table(("predictor", "spearman", f"ndcg@{qs[0].k}", f"precision@{qs[0].k}"),
-                           [(LABELS[q.predictor], round(q.spearman, 3),
-                             "" if q.ndcg_at_k is None else round(q.ndcg_at_k, 3), round(q.precision_at_k, 3))
+                           [(LABELS[q.predictor], *(_rounded(v) for v in (q.spearman, q.ndcg_at_k, q.precision_at_k)))
                             for q in qs]))
     print(f"report: {out / 'report.md'}")
     return EXIT_OK
+
+
+def _rounded(v: float | None) -> object:
+    return "n/a" if v is None else round(v, 3)
 
 
 def _cmd_top(spark, cfg: Config, args) -> int:

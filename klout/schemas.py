@@ -278,9 +278,9 @@ EVALUATIONS = _schema(
     ("date", DateType(), False),              # the scores' run date
     ("horizon_days", IntegerType(), False),   # outcome window: the horizon_days days after `date`
     ("target", StringType(), False),          # future_reactions | hidden_influence (synthetic world only)
-    ("predictor", StringType(), False),       # score | log_followers | reactions | pagerank
+    ("predictor", StringType(), False),       # score | target_score | log_followers | reactions | pagerank
     ("persons", LongType(), False),           # people compared (scored on `date`; true people for hidden_influence)
-    ("spearman", DoubleType(), False),        # rank correlation of predictor and target over all of them
+    ("spearman", DoubleType(), True),         # rank correlation of predictor and target (null: a constant column)
     ("ndcg_at_k", DoubleType(), True),        # NDCG@k with the target as gain (null: no positive target)
     ("precision_at_k", DoubleType(), False),  # share of the top k by target among the top k by predictor
     ("k", IntegerType(), False),

@@ -2,7 +2,8 @@
 # End to end on the bundled real data: bootstrap (idempotent), ingest the SNAP Higgs Twitter week and both Klout
 # open-data samples into a local Delta warehouse (./warehouse), run the daily step (inputs and gates -> features ->
 # graph -> score) for each Higgs day (1-7 July 2012), then print what was loaded, the top 20 influencers and one
-# explanation.
+# explanation, and evaluate the scores against the reactions of the days after (report under
+# warehouse/reports/evaluation/).
 # Rerunning it gives the same tables. Data directory: $KLOUT_DATA (default ../shared/data beside the project).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
@@ -29,3 +30,9 @@ echo
 klout top --date 2012-07-07 --n 20 -q "$@"
 echo
 klout explain --rank 1 --date 2012-07-07 -q "$@"
+echo
+# Does the score predict influence? The scores of 3 July against the 4 days after (the announcement on 4 July and
+# its decay), and the scores of 4 July, made during the shock, against the 3 days after it.
+klout evaluate --date 2012-07-03 --horizon 4 -q "$@"
+echo
+klout evaluate --date 2012-07-04 --horizon 3 -q "$@"

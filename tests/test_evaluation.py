@@ -21,17 +21,18 @@ from klout.evaluation.run import run_evaluate
 def test_agreement_hand_computed(spark):
     # outcome 10, 0, 5, 1, 0 for a..e: its ranks (ties averaged) are 5, 1.5, 4, 3, 1.5 (mean 3)
     people = spark.createDataFrame(
-        [("a", 5.0, -5.0, 2.0, 10.0), ("b", 1.0, -1.0, 0.0, 0.0), ("c", 4.0, -4.0, 1.0, 5.0),
-         ("d", 3.0, -3.0, 3.0, 1.0), ("e", 2.0, -2.0, 0.0, 0.0)],
-        "person_id string, same double, reversed double, other double, outcome double")
-    got = agreement(people, "person_id", ("same", "reversed", "other"), "outcome", k=2)
+        [("a", 5.0, -5.0, 2.0, 1.0, 10.0), ("b", 1.0, -1.0, 0.0, 1.0, 0.0), ("c", 4.0, -4.0, 1.0, 1.0, 5.0),
+         ("d", 3.0, -3.0, 3.0, 1.0, 1.0), ("e", 2.0, -2.0, 0.0, 1.0, 0.0)],
+        "person_id string, same double, reversed double, other double, constant double, outcome double")
+    got = agreement(people, "person_id", ("same", "reversed", "other", "constant"), "outcome", k=2)
     # same: ranks 5,1,4,3,2: cov 9.5, variances 9.5 and 10, so rho = sqrt(0.95); its top 2 (a, c) is the ideal
     # top 2, IDCG = 10/log2(2) + 5/log2(3) = 13.154649. reversed: rho = -sqrt(0.95); top 2 b, e have outcome 0.
     # other: ranks 4,1.5,3,5,1.5: cov 6.5, variances 9.5 and 9.5, rho = 6.5/9.5; top 2 d (1), a (10):
     # DCG = 1 + 10/log2(3) = 7.309298, NDCG 7.309298 / 13.154649 = 0.555644; one of the ideal two (a): precision 0.5
+    # constant: no Spearman; its top 2 by id, a (10) and b (0): NDCG 10 / 13.154649 = 0.760188, precision 0.5
     expected = spark.createDataFrame(
         [("same", 5, 0.9746794, 1.0, 1.0, 2), ("reversed", 5, -0.9746794, 0.0, 0.0, 2),
-         ("other", 5, 0.6842105, 0.5556437, 0.5, 2)],
+         ("other", 5, 0.6842105, 0.5556437, 0.5, 2), ("constant", 5, None, 0.7601875, 0.5, 2)],
         "predictor string, persons long, spearman double, ndcg_at_k double, precision_at_k double, k long")
     actual = spark.createDataFrame([(q.predictor, q.persons, q.spearman, q.ndcg_at_k, q.precision_at_k, q.k)
                                     for q in got], expected.schema)
@@ -81,7 +82,7 @@ def evaluated(spark, scored_world, tmp_path_factory):
 def test_ours_beats_every_baseline_on_the_hidden_influence(evaluated):
     ev, _ = evaluated
     rho = {q.predictor: q.spearman for q in ev.results["hidden_influence"]}
-    assert set(rho) == {"score", "log_followers", "reactions", "pagerank"}
+    assert set(rho) == {"score", "target_score", "log_followers", "reactions", "pagerank"}
     assert rho["score"] > max(rho["log_followers"], rho["reactions"], rho["pagerank"]), rho
 
 

@@ -133,64 +133,94 @@ def _score(scores: DataFrame, persons: DataFrame) -> float | None:
     return persons.join(scores, "person_id").agg(F.max("target_score")).first()[0]
 
 
-def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: DataFrame) -> list[Effect]:
-    """Compare `day`'s scores after the tricks with `before` (the same partition before them)."""
-    after = tables.required_partition(spark, cfg, tables.SCORES, day, "score")
-    features = tables.required_partition(spark, cfg, tables.FEATURES, day, "features")
-    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
-    net = cast.network
-    people = with_person_id(features.select("network", "account_id", "reactions"), identities,
+@dataclass(frozen=True)
+class Day:
+    """The rerun day's scores before and after the tricks, and how to find an account's person in them."""
+
+    spark: SparkSession
+    cast: Cast
+    identities: DataFrame
+    before: DataFrame
+    after: DataFrame
+
+    def persons(self, *accounts: str) -> DataFrame:
+        return _persons(self.spark, self.identities, self.cast.network, *accounts)
+
+    def score(self, scores: DataFrame, account: str) -> float | None:
+        return _score(scores, self.persons(account))
+
+    def planted(self) -> DataFrame:
+        """The persons of every new account the tricks made."""
+        return self.persons(*ring_accounts(), LIKER, UNKNOWN, CONTROL)
+
+
+def bot_ring_effect(d: Day, features: DataFrame) -> Effect:
+    """The ring's best score against the median of the other people with at least as many reactions."""
+    people = with_person_id(features.select("network", "account_id", "reactions"), d.identities,
                             user_id="account_id").groupBy("person_id").agg(F.sum("reactions").alias("reactions"))
-    scored = after.join(people, "person_id")
-    out = []
-
-    ring = scored.join(_persons(spark, identities, net, *ring_accounts()), "person_id")
-    r = ring.agg(F.max("target_score"), F.min("reactions"), F.count(F.lit(1))).first()
-    planted = _persons(spark, identities, net, *ring_accounts(), LIKER, UNKNOWN, CONTROL)
-    peers = scored.where(F.col("reactions") >= r[1]).join(planted, "person_id", "left_anti")
+    scored = d.after.join(people, "person_id")
+    r = scored.join(d.persons(*ring_accounts()), "person_id") \
+        .agg(F.max("target_score"), F.min("reactions"), F.count(F.lit(1))).first()
+    peers = scored.where(F.col("reactions") >= r[1]).join(d.planted(), "person_id", "left_anti")
     p = peers.agg(F.percentile_approx("target_score", 0.5, 10_000), F.count(F.lit(1))).first()
-    out.append(Effect("bot ring", f"bot ring: {r[2]} new accounts retweeting each other {RING_REPEATS} times a day "
-                      f"({r[1]:.0f} reactions each) score at most {r[0]:.2f}; the {p[1]:,} other people with at "
-                      f"least as many reactions in the window have a median score of {p[0]:.2f}.",
-                      {"ring_max": r[0], "reactions": r[1], "peers_median": p[0], "peers": p[1]}))
+    return Effect("bot ring", f"bot ring: {r[2]} new accounts retweeting each other {RING_REPEATS} times a day "
+                  f"({r[1]:.0f} reactions each) score at most {r[0]:.2f}; the {p[1]:,} other people with at least "
+                  f"as many reactions in the window have a median score of {p[0]:.2f}.",
+                  {"ring_max": r[0], "reactions": r[1], "peers_median": p[0], "peers": p[1]})
 
-    one = lambda scores, account: _score(scores, _persons(spark, identities, net, account))  # noqa: E731
-    b0, b1 = one(before, cast.buyer), one(after, cast.buyer)
-    u0, u1 = one(before, cast.unflagged), one(after, cast.unflagged)
-    out.append(Effect("bought followers", f"bought followers: two ordinary accounts bought {BOUGHT_FOLLOWERS:,} "
-                      f"followers each. Reported as spam followers, they moved {net}:{cast.buyer} from {b0:.2f} to "
-                      f"{b1:.2f} ({b1 - b0:+.2f}): only real followers count. Unnoticed, they moved "
-                      f"{net}:{cast.unflagged} from {u0:.2f} to {u1:.2f} ({u1 - u0:+.2f}) through the profile "
-                      f"prior (log-scaled and damped, but not nothing).",
-                      {"before": b0, "after": b1, "unflagged_before": u0, "unflagged_after": u1}))
 
-    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
-             .where((F.col("event_date") == F.lit(day)) & (F.col("actor_id") == LIKER) & (F.col("network") == net))
-             .select("network", F.col("target_id").alias("account_id")))
-    liked = with_person_id(liked, identities, user_id="account_id").select("person_id").distinct()
-    change = (before.select("person_id", F.col("target_score").alias("_b"))
-              .join(after.select("person_id", "target_score"), "person_id")
+def bought_followers_effect(d: Day) -> Effect:
+    c, net = d.cast, d.cast.network
+    b0, b1 = d.score(d.before, c.buyer), d.score(d.after, c.buyer)
+    u0, u1 = d.score(d.before, c.unflagged), d.score(d.after, c.unflagged)
+    return Effect("bought followers", f"bought followers: two ordinary accounts bought {BOUGHT_FOLLOWERS:,} "
+                  f"followers each. Reported as spam followers, they moved {net}:{c.buyer} from {b0:.2f} to "
+                  f"{b1:.2f} ({b1 - b0:+.2f}): only real followers count. Unnoticed, they moved {net}:{c.unflagged} "
+                  f"from {u0:.2f} to {u1:.2f} ({u1 - u0:+.2f}) through the profile prior (log-scaled and damped, "
+                  f"but not nothing).",
+                  {"before": b0, "after": b1, "unflagged_before": u0, "unflagged_after": u1})
+
+
+def liker_effect(d: Day, liked_accounts: DataFrame) -> Effect:
+    """The liked people's mean change against everyone else's (the scale's shift), and the liker's own score."""
+    liked = with_person_id(liked_accounts, d.identities, user_id="account_id").select("person_id").distinct()
+    change = (d.before.select("person_id", F.col("target_score").alias("_b"))
+              .join(d.after.select("person_id", "target_score"), "person_id")
               .join(liked.withColumn("liked", F.lit(True)), "person_id", "left")
-              .join(planted, "person_id", "left_anti")
+              .join(d.planted(), "person_id", "left_anti")
               .groupBy(F.coalesce("liked", F.lit(False)).alias("liked"))
               .agg(F.count(F.lit(1)).alias("n"), F.avg(F.col("target_score") - F.col("_b")).alias("mean")))
     moved = {r["liked"]: r for r in change.collect()}  # two rows
-    liker = one(after, LIKER)
+    liker = d.score(d.after, LIKER)
     gain = moved[True]["mean"] - moved[False]["mean"]
-    out.append(Effect("likes everything", f"likes everything: one account liked {moved[True]['n']:,} accounts once "
-                      f"each; their scores moved {moved[True]['mean']:+.2f} on average against "
-                      f"{moved[False]['mean']:+.2f} for the {moved[False]['n']:,} it did not like (the scale's "
-                      f"shift), so the likes added {gain:+.2f}; the liker itself scores {liker:.2f}: a reactor's "
-                      f"likes are discounted by its volume.",
-                      {"liked": moved[True]["n"], "mean_change": moved[True]["mean"], "gain": gain, "liker": liker}))
+    return Effect("likes everything", f"likes everything: one account liked {moved[True]['n']:,} accounts once "
+                  f"each; their scores moved {moved[True]['mean']:+.2f} on average against "
+                  f"{moved[False]['mean']:+.2f} for the {moved[False]['n']:,} it did not like (the scale's shift), "
+                  f"so the likes added {gain:+.2f}; the liker itself scores {liker:.2f}: a reactor's likes are "
+                  f"discounted by its volume.",
+                  {"liked": moved[True]["n"], "mean_change": moved[True]["mean"], "gain": gain, "liker": liker})
 
-    unknown, control = one(after, UNKNOWN), one(after, CONTROL)
-    celeb, ordinary = one(before, cast.celebrity), one(before, cast.ordinary)
-    out.append(Effect("celebrity reshare", f"celebrity reshare: one retweet by {net}:{cast.celebrity} (score "
-                      f"{celeb:.2f}) lifts an unknown account to {unknown:.2f}; the same retweet by an ordinary "
-                      f"account (score {ordinary:.2f}) to {control:.2f}: who reacts matters more than how many.",
-                      {"unknown": unknown, "control": control, "celebrity": celeb, "ordinary": ordinary}))
-    return out
+
+def celebrity_effect(d: Day) -> Effect:
+    c = d.cast
+    unknown, control = d.score(d.after, UNKNOWN), d.score(d.after, CONTROL)
+    celeb, ordinary = d.score(d.before, c.celebrity), d.score(d.before, c.ordinary)
+    return Effect("celebrity reshare", f"celebrity reshare: one retweet by {c.network}:{c.celebrity} (score "
+                  f"{celeb:.2f}) lifts an unknown account to {unknown:.2f}; the same retweet by an ordinary account "
+                  f"(score {ordinary:.2f}) to {control:.2f}: who reacts matters more than how many.",
+                  {"unknown": unknown, "control": control, "celebrity": celeb, "ordinary": ordinary})
+
+
+def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: DataFrame) -> list[Effect]:
+    """Compare `day`'s scores after the tricks with `before` (the same partition before them)."""
+    d = Day(spark, cast, tables.read_or_empty(spark, cfg, tables.IDENTITIES), before,
+            tables.required_partition(spark, cfg, tables.SCORES, day, "score"))
+    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
+             .where((F.col("event_date") == F.lit(day)) & (F.col("actor_id") == LIKER)
+                    & (F.col("network") == cast.network))
+             .select("network", F.col("target_id").alias("account_id")))
+    return [bot_ring_effect(d, tables.required_partition(spark, cfg, tables.FEATURES, day, "features")),
+            bought_followers_effect(d), liker_effect(d, liked), celebrity_effect(d)]
 
 
 def run_experiments(spark: SparkSession, cfg: Config, day: dt.date, scratch: Path,

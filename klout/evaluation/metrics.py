@@ -24,19 +24,21 @@ class Quality:
 
     predictor: str
     persons: int
-    spearman: float
+    spearman: float | None     # None: undefined, the predictor (or the outcome) is the same for everyone
     ndcg_at_k: float | None
     precision_at_k: float
     k: int
 
 
 def spearman_with(df: DataFrame, predictors: tuple[str, ...], outcome: str) -> dict[str, float]:
-    """Spearman correlation of each predictor column with `outcome` (one pass computes the whole matrix)."""
+    """Spearman correlation of each predictor column with `outcome` (one pass computes the whole matrix); None where
+    it is undefined (a constant column, e.g. followers in data without profiles)."""
     cols = [*predictors, outcome]
     vec = VectorAssembler(inputCols=cols, outputCol="_v").transform(
         df.select(*[F.col(c).cast("double") for c in cols]))
     matrix = Correlation.corr(vec, "_v", "spearman").first()[0]
-    return {p: float(matrix[i, len(predictors)]) for i, p in enumerate(predictors)}
+    values = {p: float(matrix[i, len(predictors)]) for i, p in enumerate(predictors)}
+    return {p: None if math.isnan(v) else v for p, v in values.items()}
 
 
 def _top(df: DataFrame, key: str, by: str, outcome: str, k: int) -> list[tuple[str, float]]:

@@ -1,4 +1,5 @@
-"""What each person looked like on the evaluated date, to every predictor: our score and the three baselines.
+"""What each person looked like on the evaluated date, to every predictor: our score (the published, smoothed one,
+and the day's unsmoothed `target_score`) and the three baselines.
 
 The baselines see the same data the score does, and are computed the same way for everyone:
 - `log_followers`: ln(1 + followers summed over the person's accounts) from the date's features;
@@ -21,7 +22,7 @@ from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.persons import with_person_id
 from klout.session import run_checkpoint_dir
 
-PREDICTORS = ("score", "log_followers", "reactions", "pagerank")
+PREDICTORS = ("score", "target_score", "log_followers", "reactions", "pagerank")
 
 
 def unweighted_pagerank(pairs: DataFrame, accounts: DataFrame, spark: SparkSession, cfg: Config,
@@ -60,6 +61,7 @@ def per_unit(accounts: DataFrame, unit: str) -> DataFrame:
     the best score among its accounts' persons, the baselines summed over its accounts."""
     return accounts.groupBy(unit).agg(
         F.max("score").alias("score"),
+        F.max("target_score").alias("target_score"),
         F.log1p(F.sum("followers")).alias("log_followers"),
         F.sum("reactions").alias("reactions"),
         F.sum("pagerank").alias("pagerank"))
@@ -74,4 +76,4 @@ def person_accounts(spark: SparkSession, cfg: Config, run_date: dt.date) -> Data
                                    f"evaluate-pagerank-{run_date.isoformat()}")
     accounts = with_person_id(account_predictors(features, pagerank), tables.read_or_empty(spark, cfg, tables.IDENTITIES),
                               user_id="account_id")
-    return accounts.join(scores.select("person_id", "score"), "person_id")
+    return accounts.join(scores.select("person_id", "score", "target_score"), "person_id")

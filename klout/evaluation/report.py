@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 if TYPE_CHECKING:
     from klout.evaluation.run import Evaluation
 
-LABELS = {"score": "klout score", "log_followers": "log followers", "reactions": "reactions in the window",
+LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers", "reactions": "reactions in the window",
           "pagerank": "unweighted PageRank"}
 TITLES = {"future_reactions": "Reactions received in the {horizon} days after {date}",
           "hidden_influence": "Hidden influence of the synthetic world (per true person)"}
@@ -75,9 +75,11 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
              f"{int(c['future_reactions'] or 0):,} reactions in the {ev.horizon} days after.", ""]
     for target, qs in ev.results.items():
         best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
-        mark = lambda q, m: f"**{_fmt(getattr(q, m))}**" if (getattr(q, m) or 0.0) == best[m] else _fmt(getattr(q, m))  # noqa: E731
+        mark = lambda q, m: (f"**{_fmt(getattr(q, m))}**" if getattr(q, m) is not None  # noqa: E731
+                             and getattr(q, m) == best[m] else _fmt(getattr(q, m)))
         lines += [f"## {TITLES[target].format(horizon=ev.horizon, date=ev.run_date)}", "",
-                  f"{qs[0].persons:,} compared; best of each column in bold.", "",
+                  f"{qs[0].persons:,} compared; best of each column in bold; n/a: undefined (the predictor is "
+                  f"the same for everyone, e.g. no follower counts in the data).", "",
                   f"| predictor | Spearman | NDCG@{qs[0].k} | precision@{qs[0].k} |", "|---|---|---|---|"]
         lines += [f"| {LABELS[q.predictor]} | {mark(q, 'spearman')} | {mark(q, 'ndcg_at_k')} | "
                   f"{mark(q, 'precision_at_k')} |" for q in qs]
