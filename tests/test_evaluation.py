@@ -98,7 +98,7 @@ def test_evaluations_table_and_report(spark, scored_world, evaluated):
     assertDataFrameEqual(rows.select(*expected.columns), expected)
     assert ev.counts["persons"] == ev.results["future_reactions"][0].persons > 300
     report = (where / "report.md").read_text()
-    assert report.startswith(f"# Evaluation of the scores of {WORLD_DAYS[1]} (horizon 1 days)")
+    assert report.startswith(f"# Evaluation of the scores of {WORLD_DAYS[1]} (horizon 1 day)")
     assert "| unweighted PageRank |" in report and "![future reactions by score]" in report
     assert (where / "score_vs_future_reactions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers", "reactions": "reactions in the window",
           "pagerank": "unweighted PageRank"}
-TITLES = {"future_reactions": "Reactions received in the {horizon} days after {date}",
+TITLES = {"future_reactions": "Reactions received in the {horizon} after {date}",
           "hidden_influence": "Hidden influence of the synthetic world (per true person)"}
 BIN_WIDTH = 5
 PLOT = "score_vs_future_reactions.png"
@@ -45,7 +45,7 @@ def _plot(ev: Evaluation, path: Path) -> None:
     left.set_yscale("symlog", linthresh=1.0)
     left.set_xlim(0, 100)
     left.set_xlabel(f"klout score on {ev.run_date} ({BIN_WIDTH}-point bins)")
-    left.set_ylabel(f"reactions received in the next {ev.horizon} days")
+    left.set_ylabel(f"reactions received in the next {days(ev.horizon)}")
     left.set_title("Future reactions by score")
     left.legend()
     left.grid(alpha=0.3)
@@ -64,20 +64,24 @@ def _plot(ev: Evaluation, path: Path) -> None:
     plt.close(fig)
 
 
+def days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
 def markdown(ev: Evaluation, notes: list[str]) -> str:
     c = ev.counts
-    lines = [f"# Evaluation of the scores of {ev.run_date} (horizon {ev.horizon} days)", "",
+    lines = [f"# Evaluation of the scores of {ev.run_date} (horizon {days(ev.horizon)})", "",
              f"{int(c['persons']):,} people scored on {ev.run_date}; {int(c['reacted_to']):,} of them received "
-             f"{int(c['future_reactions'] or 0):,} reactions in the {ev.horizon} days after.", ""]
+             f"{int(c['future_reactions'] or 0):,} reactions in the {days(ev.horizon)} after.", ""]
     for target, qs in ev.results.items():
         best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
         mark = lambda q, m: (f"**{_fmt(getattr(q, m))}**" if getattr(q, m) is not None  # noqa: E731
                              and getattr(q, m) == best[m] else _fmt(getattr(q, m)))
-        lines += [f"## {TITLES[target].format(horizon=ev.horizon, date=ev.run_date)}", "",
+        lines += [f"## {TITLES[target].format(horizon=days(ev.horizon), date=ev.run_date)}", "",
                   f"{qs[0].persons:,} compared; best of each column in bold; n/a: undefined (the predictor is "
                   f"the same for everyone, e.g. no follower counts in the data).", "",
                   f"| predictor | Spearman | NDCG@{qs[0].k} | precision@{qs[0].k} |", "|---|---|---|---|"]

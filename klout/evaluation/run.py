@@ -87,7 +87,7 @@ def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) 
     """Where the report goes: `given`, or <warehouse>/reports/evaluation/<date>-h<horizon> for a local warehouse."""
     if given:
         return Path(given)
-    if "://" in cfg.warehouse and not cfg.warehouse.startswith("file:"):
+    if "://" in cfg.warehouse:
         raise ConfigError(f"warehouse {cfg.warehouse} is not a local path: give --report-dir for the report")
     return cfg.warehouse_path / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
 
