@@ -5,7 +5,7 @@ Generates the `synth` world (conf/default.yaml plus any --set), ingests it, runs
 influence, with the three baselines. Then, on a copy of the warehouse, plants the four gaming experiments
 (`klout.evaluation.gaming`) on the last day and adds what each did to the report as a line.
 
-    scripts/bench.sh is the benchmark; this is:  .venv/bin/python scripts/validate_synth.py [--set synth.days=10]
+    .venv/bin/python scripts/validate_synth.py [--set synth.days=10] [--workdir DIR]
 """
 
 from __future__ import annotations
