@@ -45,9 +45,8 @@ def cfg(tmp_path):
 
 # A small synthetic world run through the daily step for each of its days, shared by every test that needs a scored
 # warehouse (tests that write to it must work on a copy: see `copy_warehouse`).
-WORLD = [
+WORLD_SHAPE = [
     "synth.people=400",
-    "synth.days=3",
     "synth.interactions_per_day=4000",
     "synth.bot_share=0.05",
     "synth.ring_size=5",
@@ -55,6 +54,7 @@ WORLD = [
     "synth.celebrities=3",
     "synth.partitions=2",
 ]
+WORLD = [*WORLD_SHAPE, "synth.days=3"]
 WORLD_DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
 
 

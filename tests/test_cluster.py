@@ -20,7 +20,7 @@ import yaml
 from pyspark.testing import assertDataFrameEqual
 
 import klout
-from conftest import make_config
+from conftest import WORLD_SHAPE, make_config
 from klout import tables
 from klout.config import to_plain
 from klout.daily import run_daily
@@ -30,16 +30,7 @@ from klout.synth import generate_world, write_world
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-WORLD = [
-    "synth.people=400",
-    "synth.days=2",
-    "synth.interactions_per_day=4000",
-    "synth.bot_share=0.05",
-    "synth.ring_size=5",
-    "synth.ring_reactions_per_bot_per_day=20",
-    "synth.celebrities=3",
-    "synth.partitions=2",
-]
+WORLD = [*WORLD_SHAPE, "synth.days=2"]  # the shared world's shape (conftest), over two days
 DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(2)]
 # the cluster run shuffles into other partition counts than the local run (conftest's 2): the tables must not depend
 # on how rows are partitioned or in which order shuffled rows arrive

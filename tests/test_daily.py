@@ -4,7 +4,6 @@ kept down, and the commands that read the scores (recovering the hidden influenc
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 import pytest

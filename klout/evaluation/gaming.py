@@ -122,17 +122,6 @@ def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: P
     ingest(spark, cfg, str(scratch / "interactions"), "parquet", "interactions")
 
 
-def _persons(spark: SparkSession, identities: DataFrame, network: str, *accounts: str) -> DataFrame:
-    """(person_id) of the given accounts of `network`."""
-    frame = spark.createDataFrame([(network, a) for a in accounts], "network string, account_id string")
-    return with_person_id(frame, identities, user_id="account_id").select("person_id").distinct()
-
-
-def _score(scores: DataFrame, persons: DataFrame) -> float | None:
-    """The highest target_score among `persons` in `scores` (None: none scored)."""
-    return persons.join(scores, "person_id").agg(F.max("target_score")).first()[0]
-
-
 @dataclass(frozen=True)
 class Day:
     """The rerun day's scores before and after the tricks, and how to find an account's person in them."""
@@ -144,10 +133,14 @@ class Day:
     after: DataFrame
 
     def persons(self, *accounts: str) -> DataFrame:
-        return _persons(self.spark, self.identities, self.cast.network, *accounts)
+        """(person_id) of the given accounts of the cast's network."""
+        frame = self.spark.createDataFrame([(self.cast.network, a) for a in accounts],
+                                           "network string, account_id string")
+        return with_person_id(frame, self.identities, user_id="account_id").select("person_id").distinct()
 
     def score(self, scores: DataFrame, account: str) -> float | None:
-        return _score(scores, self.persons(account))
+        """The account's person's target_score in `scores` (None: not scored)."""
+        return self.persons(account).join(scores, "person_id").agg(F.max("target_score")).first()[0]
 
     def planted(self) -> DataFrame:
         """The persons of every new account the tricks made."""

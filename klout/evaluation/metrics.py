@@ -30,7 +30,7 @@ class Quality:
     k: int
 
 
-def spearman_with(df: DataFrame, predictors: tuple[str, ...], outcome: str) -> dict[str, float]:
+def spearman_with(df: DataFrame, predictors: tuple[str, ...], outcome: str) -> dict[str, float | None]:
     """Spearman correlation of each predictor column with `outcome` (one pass computes the whole matrix); None where
     it is undefined (a constant column, e.g. followers in data without profiles)."""
     cols = [*predictors, outcome]

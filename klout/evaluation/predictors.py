@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.config import Config
 from klout.graph.iterate import converge, persist_edges, persist_vertices
+from klout.graph.window import in_window
 from klout.persons import with_person_id
 from klout.session import run_checkpoint_dir
 
@@ -44,16 +45,15 @@ def unweighted_pagerank(pairs: DataFrame, accounts: DataFrame, spark: SparkSessi
 
 def window_pairs(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
     """The distinct reactor → account pairs of the window ending on `run_date`."""
-    age = F.datediff(F.lit(run_date), F.col("date"))
-    return (edges_daily.where((age >= 0) & (age < cfg.features.window_days))
-            .select("network", "actor_id", "target_id").distinct())
+    return in_window(edges_daily, run_date, cfg).select("network", "actor_id", "target_id").distinct()
 
 
 def account_predictors(features: DataFrame, pagerank: DataFrame) -> DataFrame:
-    """(network, account_id, followers, reactions, pagerank) per account of the date's features."""
+    """(network, account_id, followers, reactions, pagerank) per account of the date's features (an unknown
+    follower count is 0; every account of the features is a vertex of the PageRank graph)."""
     return (features.select("network", "account_id",
                             F.coalesce(F.expm1("log_followers"), F.lit(0.0)).alias("followers"), "reactions")
-            .join(pagerank, ["network", "account_id"], "left"))
+            .join(pagerank, ["network", "account_id"]))
 
 
 def per_unit(accounts: DataFrame, unit: str) -> DataFrame:
@@ -74,6 +74,6 @@ def person_accounts(spark: SparkSession, cfg: Config, run_date: dt.date) -> Data
     pairs = window_pairs(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg)
     pagerank = unweighted_pagerank(pairs, features.select("network", "account_id"), spark, cfg,
                                    f"evaluate-pagerank-{run_date.isoformat()}")
-    accounts = with_person_id(account_predictors(features, pagerank), tables.read_or_empty(spark, cfg, tables.IDENTITIES),
-                              user_id="account_id")
+    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
+    accounts = with_person_id(account_predictors(features, pagerank), identities, user_id="account_id")
     return accounts.join(scores.select("person_id", "score", "target_score"), "person_id")

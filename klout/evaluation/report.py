@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 if TYPE_CHECKING:
     from klout.evaluation.run import Evaluation
 
-LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers", "reactions": "reactions in the window",
-          "pagerank": "unweighted PageRank"}
+LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers",
+          "reactions": "reactions in the window", "pagerank": "unweighted PageRank"}
 TITLES = {"future_reactions": "Reactions received in the {horizon} after {date}",
           "hidden_influence": "Hidden influence of the synthetic world (per true person)"}
 BIN_WIDTH = 5

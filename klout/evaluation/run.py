@@ -23,9 +23,6 @@ from klout.progress import step
 from klout.runlog import RUN_ID, now_utc
 from klout.version import code_version
 
-TARGETS = ("future_reactions", "hidden_influence")
-
-
 @dataclass(frozen=True)
 class Evaluation:
     """What `evaluate` found: per target, every predictor's Quality; the score bins of the plot; the counts."""
@@ -39,16 +36,14 @@ class Evaluation:
 
 def people_frame(accounts: DataFrame, outcomes: DataFrame) -> DataFrame:
     """One row per scored person: every predictor and `future_reactions` (0 for people who received none)."""
-    return (per_unit(accounts, "person_id").join(outcomes, "person_id", "left")
-            .fillna(0.0, subset=["future_reactions", "pagerank", "reactions", "log_followers"]))
+    return per_unit(accounts, "person_id").join(outcomes, "person_id", "left").fillna(0.0, subset=["future_reactions"])
 
 
 def truth_frame(accounts: DataFrame, truth_people: DataFrame, truth_accounts: DataFrame) -> DataFrame:
     """One row per true person with a scored account: every predictor (our best score among the persons its accounts
     resolved to; baselines summed over its accounts, which only helps them) and its hidden influence."""
     owned = accounts.join(true_owner(truth_accounts), ["network", "account_id"])
-    return (per_unit(owned, "true_person").join(hidden_influence(truth_people), "true_person")
-            .fillna(0.0, subset=["pagerank", "reactions", "log_followers"]))
+    return per_unit(owned, "true_person").join(hidden_influence(truth_people), "true_person")
 
 
 def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int,
@@ -58,18 +53,18 @@ def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, 
     identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
     outcomes = future_reactions(tables.read(spark, cfg, tables.INTERACTIONS), identities, run_date, horizon, cfg)
     accounts = person_accounts(spark, cfg, run_date).cache()
+    people = people_frame(accounts, outcomes).cache()
     try:
-        people = people_frame(accounts, outcomes).cache()
         results = {"future_reactions": agreement(people, "person_id", PREDICTORS, "future_reactions", k)}
         counts = people.agg(F.count(F.lit(1)).alias("persons"),
                             F.count_if(F.col("future_reactions") > 0).alias("reacted_to"),
                             F.sum("future_reactions").alias("future_reactions")).first().asDict()
         bins = score_bins(people)
-        people.unpersist()
         if truth is not None:
             results["hidden_influence"] = agreement(truth_frame(accounts, truth["people"], truth["accounts"]),
                                                     "true_person", PREDICTORS, "hidden_influence", k)
     finally:
+        people.unpersist()
         accounts.unpersist()
     return Evaluation(run_date, horizon, results, bins, counts)
 

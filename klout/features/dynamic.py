@@ -52,7 +52,8 @@ def day_edges(factored: DataFrame) -> DataFrame:
     pairs = (factored.groupBy("network", "actor_id", "target_id")
              .agg(F.sum("n").alias("reactions"), exact_sum("base").alias("base"),
                   *[F.max(c).alias(c) for c in ("pair_factor", "selectivity", "ring", "reciprocal")]))
-    return pairs.select("network", "actor_id", "target_id", "reactions", (F.col("base") * anti_gaming()).alias("weight"),
+    return pairs.select("network", "actor_id", "target_id", "reactions",
+                        (F.col("base") * anti_gaming()).alias("weight"),
                         "pair_factor", "selectivity", "ring", "reciprocal")
 
 

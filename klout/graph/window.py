@@ -12,6 +12,12 @@ from klout.config import Config
 from klout.features.weights import decay, exact_sum
 
 
+def in_window(daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
+    """The rows of a per-day table (with `date`) in the window ending on `run_date`."""
+    age = F.datediff(F.lit(run_date), F.col("date"))
+    return daily.where((age >= 0) & (age < cfg.features.window_days))
+
+
 def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
     """(network, actor_id, target_id, reactions, weight, attention) over the window ending on `run_date`.
 
@@ -20,10 +26,9 @@ def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> Data
     before anti-gaming discounted it."""
     age = F.datediff(F.lit(run_date), F.col("date"))
     when = decay(age, cfg.features)
-    in_window = edges_daily.where((age >= 0) & (age < cfg.features.window_days))
     reactor_factor = F.col("selectivity") * F.col("ring")
     undiscounted = F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
-    return (in_window.groupBy("network", "actor_id", "target_id")
+    return (in_window(edges_daily, run_date, cfg).groupBy("network", "actor_id", "target_id")
             .agg(F.sum("reactions").alias("reactions"),
                  exact_sum(F.col("weight") * when).alias("weight"),
                  exact_sum(undiscounted * when).alias("attention")))
