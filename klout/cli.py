@@ -17,6 +17,7 @@ import yaml
 
 from klout.config import Config, load_config, to_plain
 from klout.errors import EXIT_OK, EXIT_USAGE, KloutError
+from klout.pipeline import COMMANDS, dates_between, run_dates
 from klout.progress import setup_logging
 
 
@@ -53,31 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_generate)
 
-    # the steps of a run date: --date (and --end for a range run in order), klout.runs.COMMANDS names their functions
-    steps = (
-        ("features",
-         "compute the features of a run date (or each date of a range, in order)",
-         "Long-lasting and dynamic features for the window ending on each run date: writes silver/edges_daily, "
-         "silver/account_daily, silver/feature_state and gold/features partitions for the date, replacing them "
-         "atomically."),
-        ("graph",
-         "run the influence graph pass of a run date (or each date of a range)",
-         "Personalised PageRank per network over the window's reactor -> account edges, iterated to convergence "
-         "(warm start from the previous run): writes the date's gold/account_influence partition. Needs the date's "
-         "features."),
-        ("score",
-         "score every person of a run date (or each date of a range)",
-         "Account influence -> network sub-scores -> person score on 1-100 with the classic sub-scores and "
-         "explanations: writes the date's gold/scores and gold/score_explanations partitions. Needs the date's "
-         "graph pass."),
-        ("daily",
-         "inputs checked -> features -> graph -> score for a run date (the orchestrator's step)",
-         "Every step of a run date in order; each replaces only its own partitions, so rerunning a date gives the "
-         "same tables. A date that already succeeded with the same inputs and config is skipped unless --force. "
-         "With --end, each date of the range (as `klout backfill`)."),
-    )
-    for name, summary, description in steps:
-        p = sub.add_parser(name, help=summary, description=description)
+    # the commands that run dates (klout.pipeline.COMMANDS): --date, and --end for a range run in order
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.summary, description=command.description)
         p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
         p.add_argument("--end", type=_date, metavar="YYYY-MM-DD",
                        help="last run date of a range, run in order (inclusive)")
@@ -252,7 +231,6 @@ def _run_options(p: argparse.ArgumentParser, resumable: bool) -> None:
 def _cmd_dates(spark, cfg: Config, args) -> int:
     """Run args.command for --date/--start up to --end, in order; one line per date."""
     from klout.runlog import new_run_id
-    from klout.runs import dates_between, run_dates
 
     first = getattr(args, "start", None) or args.date
     end = args.end or first
@@ -403,9 +381,10 @@ def _cmd_config(_spark, cfg: Config, args) -> int:
 
 
 def _cmd_doctor(spark, cfg: Config, args) -> int:
+    from klout.warehouse import round_trip
+
     with tempfile.TemporaryDirectory() as tmp:
-        spark.range(3).write.format("delta").save(f"{tmp}/t")
-        n = spark.read.format("delta").load(f"{tmp}/t").count()
+        n = round_trip(spark, f"{tmp}/t")
     print(f"ok: spark {spark.version}, master {spark.sparkContext.master}, delta read back {n} rows "
           f"({spark.conf.get('spark.jars.packages', 'jars from spark-submit')})")
     return EXIT_OK

@@ -23,6 +23,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 from klout.errors import ConfigError
+from klout.paths import resolved
 
 
 def spec(**bounds: Any):
@@ -247,8 +248,9 @@ class Config:
         return self.action_aliases.get(label, label)
 
     @property
-    def warehouse_path(self) -> Path:
-        return Path(self.warehouse).expanduser().resolve()
+    def warehouse_root(self) -> str:
+        """The warehouse's root as Spark and Delta are handed it: a URI as given, a local path made absolute."""
+        return resolved(self.warehouse)
 
     def fingerprint(self) -> str:
         """Stable hash of the settings that decide the results, recorded in the run log so reruns can be compared;

@@ -5,13 +5,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from klout import tables
-from klout.config import Config
+from klout.config import Config, MaintenanceConfig
 from klout.progress import step
+from klout.warehouse import BoundTable, Warehouse
 
 # Delta refuses a VACUUM retention under 7 days unless this check is off; the configured retention is the decision.
 _RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
@@ -24,17 +23,17 @@ _LISTING_TASKS = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 def maintain(spark: SparkSession, cfg: Config) -> dict[str, dict[str, int]]:
     """OPTIMIZE (when configured) and VACUUM every existing table; returns files compacted and removed per table."""
     m = cfg.maintenance
+    wh = Warehouse(spark, cfg)
     done: dict[str, dict[str, int]] = {}
     with vacuum_settings(spark):
         for table in tables.ALL:
-            if not tables.exists(spark, cfg, table):
+            bound = wh[table]
+            if not bound.exists():
                 continue
             with step("maintain", table=table.name, retention_hours=m.vacuum_retention_hours) as counts:
                 if m.optimize:
-                    metrics = DeltaTable.forPath(spark, table.path(cfg)).optimize().executeCompaction().first()
-                    counts["files_compacted"] = int(metrics["metrics"]["numFilesRemoved"])
-                    counts["files_written"] = int(metrics["metrics"]["numFilesAdded"])
-                counts["files_deleted"] = vacuum(spark, cfg, table)
+                    counts.update(bound.optimize())
+                counts["files_deleted"] = vacuum(bound, m)
             done[table.name] = {k: v for k, v in counts.items() if k != "seconds"}
     return done
 
@@ -58,14 +57,8 @@ def vacuum_settings(spark: SparkSession) -> Iterator[None]:
                 spark.conf.set(key, value)
 
 
-def vacuum(spark: SparkSession, cfg: Config, table: tables.Table) -> int:
+def vacuum(table: BoundTable, m: MaintenanceConfig) -> int:
     """VACUUM `table`, keeping what versions of the last `maintenance.vacuum_retention_hours` need; returns the
     files deleted (Delta's own count, from the VACUUM END entry the vacuum commits: one pass over the files)."""
-    hours = cfg.maintenance.vacuum_retention_hours
-    delta = DeltaTable.forPath(spark, table.path(cfg))
-    before = int(delta.history(1).first()["version"])
-    with vacuum_settings(spark):
-        delta.vacuum(hours)
-    ends = (delta.history(10).where((F.col("version") > before) & (F.col("operation") == "VACUUM END"))
-            .select(F.col("operationMetrics")["numDeletedFiles"].alias("n")).collect())
-    return sum(int(r["n"] or 0) for r in ends)
+    with vacuum_settings(table.spark):
+        return table.vacuum(m.vacuum_retention_hours)

@@ -12,17 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
 
 from klout import schemas, tables
+from klout.clock import now_utc
 from klout.config import Config
+from klout.erasure import names, raw_names
 from klout.errors import ConfigError
+from klout.exclusion import opted_out_accounts, resolve_accounts
+from klout.features.run import run_day
 from klout.maintain import vacuum
 from klout.progress import log, step
 from klout.score import explain
+from klout.warehouse import Warehouse
+from klout.window import first_day
 
 OPT_OUT, ERASURE = "opt_out", "erasure"  # privacy/optouts `kind`
 
@@ -53,109 +57,19 @@ def parse_account(text: str, cfg: Config) -> Subject:
     return Subject(network=network, account_id=user)
 
 
-# ---- exclusion: pure transforms ----------------------------------------------------------------------------------
-
-
-def resolve_accounts(optouts: DataFrame, identities: DataFrame, networks: list[str]) -> DataFrame:
-    """(network, account_id) of every account the opt-out rows cover: account rows as named; person rows through
-    their identity links, plus the unlinked account whose own person id "<network>:<user_id>" the row names (an
-    account linked to someone else is not covered by that form)."""
-    accounts = optouts.where(F.col("account_id").isNotNull()).select("network", "account_id")
-    persons = optouts.where(F.col("account_id").isNull() & F.col("person_id").isNotNull()).select("person_id")
-    links = identities.select("network", F.col("user_id").alias("account_id"), F.col("person_id").alias("_owner"))
-    linked = links.join(persons, F.col("_owner") == F.col("person_id")).select("network", "account_id")
-    colon = F.instr("person_id", ":")
-    own = (persons.select("person_id", F.substring_index("person_id", ":", 1).alias("network"),
-                          F.col("person_id").substr(colon + 1, F.length("person_id")).alias("account_id"))
-           .where((colon > 1) & F.col("network").isin(*networks) & (F.col("account_id") != "")))
-    unlinked = own.join(links, ["network", "account_id"], "left")
-    unlinked = unlinked.where(F.col("_owner").isNull() | (F.col("_owner") == F.col("person_id")))
-    return accounts.unionByName(linked).unionByName(unlinked.select("network", "account_id")).distinct()
-
-
-def without_accounts(df: DataFrame, accounts: DataFrame | None, network_col: str, *account_cols: str) -> DataFrame:
-    """`df` without the rows where any of `account_cols` (on `network_col`) is one of `accounts` (network,
-    account_id). A plain left anti join per column, never a broadcast hint or a collected list: the opt-out list
-    grows. `accounts` None (nobody opted out) returns `df` as it is."""
-    if accounts is None:
-        return df
-    drop = accounts.select(F.col("network").alias("_xn"), F.col("account_id").alias("_xa"))
-    for col in account_cols:
-        df = df.join(drop, (F.col(network_col) == F.col("_xn")) & (F.col(col) == F.col("_xa")), "left_anti")
-    return df
-
-
-def opted_out_accounts(spark: SparkSession, cfg: Config) -> DataFrame | None:
-    """Every opted-out or erased account (network, account_id), resolved against today's identity links; None when
-    privacy/optouts does not exist (nobody ever opted out)."""
-    if not tables.exists(spark, cfg, tables.OPTOUTS):
-        return None
-    return resolve_accounts(tables.read(spark, cfg, tables.OPTOUTS), _identities(spark, cfg), list(cfg.networks))
-
-
-# ---- predicates on one subject's few accounts (literal lists: Delta skips files by them) ------------------------
-
-
-def names(accounts: list[tuple[str, str]], network: Column, account: Column) -> Column:
-    """True where (network, account) is one of `accounts`; never null."""
-    cond = F.lit(False)
-    for net, ids in sorted(_by_network(accounts).items()):
-        cond = cond | ((network == F.lit(net)) & account.isin(*ids))
-    return F.coalesce(cond, F.lit(False))
-
-
-_RAW_IDS = StructType([StructField(c, StringType()) for c in ("network", "actor_id", "target_id", "user_id",
-                                                                "person_id")])
-_FIELD_SEPARATORS = r"[\s,;|:={}\[\]\"']+"
-
-
-def raw_names(raw: Column, kind: Column, accounts: list[tuple[str, str]], persons: list[str]) -> Column:
-    """True where a quarantined record (`raw`, see klout.ingest.readers) names one of `accounts` or `persons`.
-
-    A JSON record (JSON lines; CSV and Parquet rows as JSON) is matched by its id fields, on the account's network
-    (or any, when the record has none); a delimited line (Higgs, Klout samples, a malformed record) by a whole field
-    equal to a user id, since a line carries no network. Whole fields, never substrings: "ab" does not match "abc"."""
-    r = F.from_json(raw, _RAW_IDS)
-    field = lambda name: F.trim(r[name])  # noqa: E731
-    net = F.lower(field("network"))
-    on_account = F.lit(False)
-    for n, ids in sorted(_by_network(accounts).items()):
-        on_account = on_account | ((net.isNull() | (net == n))
-                                   & (field("actor_id").isin(*ids) | field("target_id").isin(*ids)
-                                      | field("user_id").isin(*ids)))
-    named = F.coalesce(on_account, F.lit(False))
-    if persons:
-        named = named | F.coalesce(field("person_id").isin(*persons), F.lit(False))
-    parsed = F.trim(raw).startswith("{") & r.isNotNull() & F.coalesce(*[r[f.name] for f in _RAW_IDS.fields],
-                                                                    F.lit(None)).isNotNull()
-    tokens = F.split(raw, _FIELD_SEPARATORS)
-    in_line = F.arrays_overlap(tokens, F.array(*[F.lit(a) for a in sorted({a for _, a in accounts})] or
-                                               [F.lit(None).cast("string")]))
-    if persons:
-        in_line = in_line | ((kind == "identities")
-                             & F.arrays_overlap(tokens, F.array(*[F.lit(p) for p in persons])))
-    return F.when(F.coalesce(parsed, F.lit(False)), named).otherwise(F.coalesce(in_line, F.lit(False)))
-
-
-def _by_network(accounts: list[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for net, account in accounts:
-        out.setdefault(net, []).append(account)
-    return {net: sorted(ids) for net, ids in out.items()}
-
-
 # ---- commands ---------------------------------------------------------------------------------------------------
 
 
 def subject_accounts(spark: SparkSession, cfg: Config, subject: Subject) -> list[tuple[str, str]]:
     """The subject's accounts (network, account_id), sorted: resolved like every run resolves opt-outs, plus the
     accounts an earlier erasure of the person recorded (its links may be gone). A small collect: one person's."""
+    wh = Warehouse(spark, cfg)
     rows = _request_rows(spark, subject, [], OPT_OUT, None, dt.datetime(1970, 1, 1))
-    if subject.person_id is not None and tables.exists(spark, cfg, tables.OPTOUTS):
-        recorded = tables.read(spark, cfg, tables.OPTOUTS).where(
-            (F.col("person_id") == subject.person_id) & F.col("account_id").isNotNull())
+    optouts = wh[tables.OPTOUTS].try_read()
+    if subject.person_id is not None and optouts is not None:
+        recorded = optouts.where((F.col("person_id") == subject.person_id) & F.col("account_id").isNotNull())
         rows = rows.unionByName(recorded)
-    found = resolve_accounts(rows, _identities(spark, cfg), list(cfg.networks)).collect()
+    found = resolve_accounts(rows, wh[tables.IDENTITIES].read_or_empty(), list(cfg.networks)).collect()
     return sorted((r["network"], r["account_id"]) for r in found)
 
 
@@ -165,14 +79,18 @@ def opt_out(spark: SparkSession, cfg: Config, subject: Subject, reason: str | No
     (an erasure's suppression stays). Then recompute the per-day aggregates of the current window's days that the
     subject's accounts took part in, and drop silver/feature_state from the first of them on, so the next run
     rebuilds the window without their reactions (withdrawn: with them again). Returns counts."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    wh = Warehouse(spark, cfg)
+    now = now or now_utc()
     with step("optout", subject=subject.key, remove=remove) as counts:
         if remove:
-            counts["removed"] = _delete(spark, cfg, tables.OPTOUTS,
-                                        (F.col("subject_id") == subject.key) & (F.col("kind") == OPT_OUT))
+            counts["removed"] = wh[tables.OPTOUTS].delete(
+                (F.col("subject_id") == subject.key) & (F.col("kind") == OPT_OUT)
+            )
         else:
-            merged = tables.merge(spark, cfg, tables.OPTOUTS, _request_rows(spark, subject, [], OPT_OUT, reason, now),
-                                  update_when=f"t.kind = '{OPT_OUT}' AND NOT (t.reason <=> s.reason)")
+            merged = wh[tables.OPTOUTS].merge(
+                _request_rows(spark, subject, [], OPT_OUT, reason, now),
+                update_when=f"t.kind = '{OPT_OUT}' AND NOT (t.reason <=> s.reason)",
+            )
             counts.update(inserted=merged["inserted"], updated=merged["updated"])
         accounts = subject_accounts(spark, cfg, subject)
         counts["accounts"] = len(accounts)
@@ -195,7 +113,8 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
     rebuilds the window), then bronze, then each affected day's per-day aggregates recomputed from what bronze keeps
     (a day is found while silver still names them), then the other tables, then VACUUM with
     `maintenance.vacuum_retention_hours`."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    wh = Warehouse(spark, cfg)
+    now = now or now_utc()
     report: dict[str, dict[str, int]] = {}
 
     def record(table: tables.Table, **counts: int) -> None:
@@ -203,8 +122,9 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
 
     with step("erase", subject=subject.key) as progress:
         accounts = subject_accounts(spark, cfg, subject)
-        merged = tables.merge(spark, cfg, tables.OPTOUTS, _request_rows(spark, subject, accounts, ERASURE, reason, now),
-                              update_when=f"t.kind <> '{ERASURE}'")
+        merged = wh[tables.OPTOUTS].merge(
+            _request_rows(spark, subject, accounts, ERASURE, reason, now), update_when=f"t.kind <> '{ERASURE}'"
+        )
         record(tables.OPTOUTS, inserted=merged["inserted"], updated=merged["updated"])
         progress["accounts"] = len(accounts)
         if accounts:
@@ -216,8 +136,8 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
             if table.name not in handled and table.name != tables.OPTOUTS.name:
                 log.info("erase: %s holds no account ids; left as it is", table.name)
         for table in _ERASED_FROM if accounts else ():  # also what an interrupted erase changed, not twice
-            if tables.exists(spark, cfg, table) and not _vacuumed_last(spark, cfg, table):
-                record(table, files_vacuumed=vacuum(spark, cfg, table))
+            if wh[table].exists() and not wh[table].vacuumed_last():
+                record(table, files_vacuumed=vacuum(wh[table], cfg.maintenance))
     return report
 
 
@@ -229,15 +149,21 @@ _ERASED_FROM = (tables.INTERACTIONS, tables.PROFILES_HISTORY, tables.PROFILES_LA
 def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts: list[tuple[str, str]],
                     record) -> None:
     """The DELETEs, UPDATEs and recomputation of `erase`, in its order."""
-    persons = sorted({*([subject.person_id] if subject.person_id else []),
-                      *(f"{n}:{a}" for n, a in accounts)})  # published person ids: theirs, and own-id accounts'
+    wh = Warehouse(spark, cfg)
+    persons = sorted(
+        {*([subject.person_id] if subject.person_id else []), *(f"{n}:{a}" for n, a in accounts)}
+    )  # published person ids: theirs, and own-id accounts'
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
     silver = _rows_per_day(spark, cfg, accounts)
     days = sorted({d for per_day in silver.values() for d in per_day})
-    record(tables.FEATURE_STATE, deleted=_drop_state_from(spark, cfg, days[0] if days else None,
-                                                          on("network", "account_id")))
-    record(tables.INTERACTIONS,
-           deleted=_delete(spark, cfg, tables.INTERACTIONS, on("network", "actor_id") | on("network", "target_id")))
+    record(
+        tables.FEATURE_STATE,
+        deleted=_drop_state_from(spark, cfg, days[0] if days else None, on("network", "account_id")),
+    )
+    record(
+        tables.INTERACTIONS,
+        deleted=wh[tables.INTERACTIONS].delete(on("network", "actor_id") | on("network", "target_id")),
+    )
     _recompute(spark, cfg, days)
     for table in (tables.EDGES_DAILY, tables.ACCOUNT_DAILY):
         record(table, deleted=sum(silver.get(table.name, {}).values()), days_recomputed=len(days))
@@ -255,27 +181,29 @@ def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts
         (tables.SCORE_EXPLANATIONS, F.col("person_id").isin(*persons)),
     )
     for table, cond in deletes:
-        record(table, deleted=_delete(spark, cfg, table, cond))
+        record(table, deleted=wh[table].delete(cond))
 
     # their entries among others' top reactors (an account's reactors are on its own network)
     reacted = lambda r: names(accounts, F.col("network"), r["reactor_id"])  # noqa: E731
     kept = F.filter("top_reactors", lambda r: ~reacted(r))
-    record(tables.ACCOUNT_INFLUENCE, updated=_update(
-        spark, cfg, tables.ACCOUNT_INFLUENCE, F.exists("top_reactors", reacted), {"top_reactors": kept}))
+    record(
+        tables.ACCOUNT_INFLUENCE,
+        updated=wh[tables.ACCOUNT_INFLUENCE].update(F.exists("top_reactors", reacted), {"top_reactors": kept}),
+    )
     named = lambda r: names(accounts, r["network"], r["reactor_id"])  # noqa: E731
     kept = F.filter("top_reactors", lambda r: ~named(r))
-    summary = explain.summary(F.col("score"), F.col("previous_score"), F.col("top_networks"), F.col("top_actions"),
-                              kept)  # the sentence names the top reactor
-    record(tables.SCORE_EXPLANATIONS, updated=_update(
-        spark, cfg, tables.SCORE_EXPLANATIONS, F.exists("top_reactors", named),
-        {"top_reactors": kept, "summary": summary}))
+    summary = explain.summary(
+        F.col("score"), F.col("previous_score"), F.col("top_networks"), F.col("top_actions"), kept
+    )  # the sentence names the top reactor
+    record(
+        tables.SCORE_EXPLANATIONS,
+        updated=wh[tables.SCORE_EXPLANATIONS].update(
+            F.exists("top_reactors", named), {"top_reactors": kept, "summary": summary}
+        ),
+    )
 
 
-# ---- helpers: I/O ----------------------------------------------------------------------------------------------
-
-
-def _identities(spark: SparkSession, cfg: Config) -> DataFrame:
-    return tables.read_or_empty(spark, cfg, tables.IDENTITIES)
+# ---- helpers ---------------------------------------------------------------------------------------------------
 
 
 def _request_rows(spark: SparkSession, subject: Subject, accounts: list[tuple[str, str]], kind: str,
@@ -292,13 +220,15 @@ def _rows_per_day(spark: SparkSession, cfg: Config, accounts: list[tuple[str, st
     """Per silver per-day table, the days (and rows) that name the accounts: the days whose aggregates an erasure
     recomputes. Days not yet processed need nothing (their run reads the erased bronze), and a processed day that
     does not name them never counted them. A small collect: days, not rows."""
+    wh = Warehouse(spark, cfg)
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
     sources = ((tables.EDGES_DAILY, on("network", "actor_id") | on("network", "target_id")),
                (tables.ACCOUNT_DAILY, on("network", "account_id")))
     out: dict[str, dict[dt.date, int]] = {}
     for table, cond in sources:
-        if tables.exists(spark, cfg, table):
-            rows = tables.read(spark, cfg, table).where(cond).groupBy("date").count().collect()
+        df = wh[table].try_read()
+        if df is not None:
+            rows = df.where(cond).groupBy("date").count().collect()
             out[table.name] = {r["date"]: r["count"] for r in rows}
     return out
 
@@ -307,12 +237,14 @@ def _window_days(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str
     """The days of the latest window (ending on the latest feature_state date) whose per-day aggregates the accounts
     took part in: from silver (an opt-out: days that still count them) or from bronze (a withdrawal: days that
     will count them again). Empty when no features run has happened."""
-    if not tables.exists(spark, cfg, tables.FEATURE_STATE):
+    wh = Warehouse(spark, cfg)
+    state = wh[tables.FEATURE_STATE].try_read()
+    if state is None:
         return []
-    last = tables.read(spark, cfg, tables.FEATURE_STATE).agg(F.max("date")).first()[0]
+    last = state.agg(F.max("date")).first()[0]
     if last is None:
         return []
-    first = last - dt.timedelta(days=cfg.features.window_days - 1)
+    first = first_day(last, cfg.features)
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
     if in_bronze:
         sources = ((tables.INTERACTIONS, "event_date", on("network", "actor_id") | on("network", "target_id")),)
@@ -321,9 +253,9 @@ def _window_days(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str
                    (tables.ACCOUNT_DAILY, "date", on("network", "account_id")))
     days: set[dt.date] = set()
     for table, date_col, cond in sources:
-        if tables.exists(spark, cfg, table):
-            rows = (tables.read(spark, cfg, table).where(F.col(date_col).between(first, last) & cond)
-                    .select(date_col).distinct().collect())
+        df = wh[table].try_read()
+        if df is not None:
+            rows = df.where(F.col(date_col).between(first, last) & cond).select(date_col).distinct().collect()
             days |= {r[date_col] for r in rows}
     return sorted(days)
 
@@ -332,52 +264,11 @@ def _drop_state_from(spark: SparkSession, cfg: Config, first: dt.date | None, al
     """Delete silver/feature_state from `first` on (and rows where `also` holds), so the next features run finds no
     state for the day before and rebuilds the window from the per-day metrics."""
     cond = F.lit(False) if first is None else F.col("date") >= F.lit(first)
-    return _delete(spark, cfg, tables.FEATURE_STATE, cond if also is None else cond | also)
+    return Warehouse(spark, cfg)[tables.FEATURE_STATE].delete(cond if also is None else cond | also)
 
 
 def _recompute(spark: SparkSession, cfg: Config, days: list[dt.date]) -> None:
     """Recompute the per-day aggregates of `days` (oldest first) from bronze without the opted-out accounts."""
-    from klout.features.run import run_day  # the features step imports this module
-
     excluded = opted_out_accounts(spark, cfg)
     for day in days:
         run_day(spark, cfg, day, excluded)
-
-
-def _delete(spark: SparkSession, cfg: Config, table: tables.Table, cond: Column) -> int:
-    """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""
-    if not tables.exists(spark, cfg, table):
-        return 0
-    delta = DeltaTable.forPath(spark, table.path(cfg))
-    before = _version(delta)
-    with tables.committing(table, "deleting from it"):
-        delta.delete(cond)
-    return _committed(delta, before, "DELETE", "numDeletedRows")
-
-
-def _update(spark: SparkSession, cfg: Config, table: tables.Table, cond: Column, values: dict[str, Column]) -> int:
-    """Delta UPDATE of `values` where `cond` holds (one atomic commit); returns the rows updated (0: no table)."""
-    if not tables.exists(spark, cfg, table):
-        return 0
-    delta = DeltaTable.forPath(spark, table.path(cfg))
-    before = _version(delta)
-    with tables.committing(table, "updating it"):
-        delta.update(cond, values)
-    return _committed(delta, before, "UPDATE", "numUpdatedRows")
-
-
-def _vacuumed_last(spark: SparkSession, cfg: Config, table: tables.Table) -> bool:
-    """True when the table's latest commit is a VACUUM's end: nothing changed since, so nothing new to vacuum."""
-    last = DeltaTable.forPath(spark, table.path(cfg)).history(1).first()
-    return last is not None and last["operation"] == "VACUUM END"
-
-
-def _version(delta: DeltaTable) -> int:
-    return int(delta.history(1).first()["version"])
-
-
-def _committed(delta: DeltaTable, before: int, operation: str, metric: str) -> int:
-    """`metric` of this session's `operation` commits after version `before` (Delta's own count; none: 0)."""
-    rows = (delta.history(20).where((F.col("version") > before) & (F.col("operation") == operation))
-            .select(F.col("operationMetrics")[metric].alias("n")).collect())
-    return sum(int(r["n"] or 0) for r in rows)

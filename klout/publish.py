@@ -12,13 +12,15 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.errors import InputError
+from klout.warehouse import Warehouse
 
 EXPORT_COLUMNS = ("person_id", "score", "rank", "percentile", "change_1d", "change_7d", "true_reach",
                   "amplification", "network_impact", "network_scores")
 
 
 def day_scores(spark: SparkSession, cfg, run_date: dt.date) -> DataFrame:
-    return tables.required_partition(spark, cfg, tables.SCORES, run_date, "score")
+    wh = Warehouse(spark, cfg)
+    return wh[tables.SCORES].required_partition(run_date, "score")
 
 
 def top(spark: SparkSession, cfg, run_date: dt.date, n: int, network: str | None = None) -> list:
@@ -39,14 +41,19 @@ def explanation(spark: SparkSession, cfg, run_date: dt.date, person_id: str | No
                 rank: int | None = None) -> dict:
     """One person's explanation row of the day (by id, or the first person at `rank`) as a plain dict;
     InputError when there is none."""
+    wh = Warehouse(spark, cfg)
     if person_id is None:
         at_rank = day_scores(spark, cfg, run_date).where(F.col("rank") == rank).orderBy("person_id").limit(1)
         found = at_rank.select("person_id").collect()
         if not found:
             raise InputError(f"no person at rank {rank} on {run_date}")
         person_id = found[0]["person_id"]
-    rows = (tables.required_partition(spark, cfg, tables.SCORE_EXPLANATIONS, run_date, "score")
-            .where(F.col("person_id") == person_id).collect())
+    rows = (
+        wh[tables.SCORE_EXPLANATIONS]
+        .required_partition(run_date, "score")
+        .where(F.col("person_id") == person_id)
+        .collect()
+    )
     if not rows:
         raise InputError(f"no score for person {person_id!r} on {run_date}")
     return rows[0].asDict(recursive=True)

@@ -18,10 +18,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.clock import now_utc
 from klout.config import Config, QualityConfig
 from klout.errors import QualityGateError
 from klout.progress import log
-from klout.runlog import RUN_ID, now_utc
+from klout.runlog import RUN_ID
+from klout.warehouse import Warehouse
 
 SCORE_BINS = 10          # bins of 10 points: [1, 10), [10, 20), ... [90, 100]
 _PSI_FLOOR = 1e-4        # an empty bin counts as this share, so the index stays finite
@@ -90,17 +92,32 @@ def score_jumps(jumped: int, compared: int, q: QualityConfig) -> GateResult:
 
 def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[GateResult]:
     """The quarantine-share and volume gates of `run_date`, from bronze/interactions and bronze/quarantine."""
+    wh = Warehouse(spark, cfg)
     q = cfg.quality
     first = run_date - dt.timedelta(days=q.volume_trailing_days)
-    per_day = {r["event_date"]: r["n"] for r in (
-        tables.read(spark, cfg, tables.INTERACTIONS)
-        .where(F.col("event_date").between(F.lit(first), F.lit(run_date)))
-        .groupBy("event_date").agg(F.count(F.lit(1)).alias("n")).collect())}  # at most trailing_days + 1 rows
+    per_day = {
+        r["event_date"]: r["n"]
+        for r in (
+            wh[tables.INTERACTIONS]
+            .read()
+            .where(F.col("event_date").between(F.lit(first), F.lit(run_date)))
+            .groupBy("event_date")
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        )
+    }  # at most trailing_days + 1 rows
     quarantined = 0
-    if tables.exists(spark, cfg, tables.QUARANTINE):
-        quarantined = (tables.read(spark, cfg, tables.QUARANTINE)
-                       .where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
-                       .agg(F.sum("occurrences")).first()[0]) or 0
+    if wh[tables.QUARANTINE].exists():
+        quarantined = (
+            (
+                wh[tables.QUARANTINE]
+                .read()
+                .where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
+                .agg(F.sum("occurrences"))
+                .first()[0]
+            )
+            or 0
+        )
     loaded = per_day.pop(run_date, 0)
     return [quarantine_share(loaded, int(quarantined), q), volume_drop(loaded, list(per_day.values()), q)]
 
@@ -129,10 +146,11 @@ def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> l
 def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult]) -> None:
     """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise QualityGateError naming
     every failed gate (nothing of the run date has been published yet)."""
+    wh = Warehouse(spark, cfg)
     now = now_utc()
     rows = [(run_date, r.gate, RUN_ID.get(), now, r.value, float(r.threshold), r.passed, r.detail) for r in results]
     df = spark.createDataFrame(rows, tables.QUALITY_GATES.schema)
-    tables.merge(spark, cfg, tables.QUALITY_GATES, df, update_when="true")
+    wh[tables.QUALITY_GATES].merge(df, update_when="true")
     for r in results:
         (log.info if r.passed else log.error)("gate %s %s: %s", r.gate, "passed" if r.passed else "FAILED", r.detail)
     failed = [r for r in results if not r.passed]

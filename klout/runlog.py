@@ -15,15 +15,16 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import ConcurrentRunError
 from klout.progress import log
 from klout.version import code_version
+from klout.warehouse import Warehouse
 
 # The run id of the command in progress; steps that record something of their own (the quality gates) read it.
 RUN_ID: ContextVar[str] = ContextVar("klout_run_id", default="adhoc")
@@ -36,19 +37,7 @@ _MERGE_TRIES = 5
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC start time plus a random suffix."""
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-
-
-def now_utc() -> dt.datetime:
-    """Now in UTC, as the naive timestamp Spark stores (session time zone UTC)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def table_version(spark: SparkSession, cfg: Config, table: tables.Table) -> int:
-    """The table's current Delta version (-1 when it does not exist)."""
-    if not tables.exists(spark, cfg, table):
-        return -1
-    return int(DeltaTable.forPath(spark, table.path(cfg)).history(1).select("version").first()[0])
+    return f"{now_utc():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -63,25 +52,41 @@ def day_inputs(spark: SparkSession, cfg: Config, run_date: dt.date, previous_run
     """Versions of the input tables, and a fingerprint of exactly what the date reads: the data files of its
     bronze/interactions partition (new files whenever that day is re-ingested with changes), the versions of the
     tables read whole, the run that produced the day before (its state and scores feed this day) and the config."""
-    versions = {t.name: table_version(spark, cfg, t) for t in (tables.INTERACTIONS, *WHOLE_INPUTS)}
+    wh = Warehouse(spark, cfg)
+    versions = {t.name: wh[t].version() for t in (tables.INTERACTIONS, *WHOLE_INPUTS)}
     files: list[str] = []
     if versions[tables.INTERACTIONS.name] >= 0:
-        files = sorted(r[0] for r in tables.read(spark, cfg, tables.INTERACTIONS)
-                       .where(F.col("event_date") == F.lit(run_date))
-                       .select(F.col("_metadata.file_path")).distinct().collect())  # a day's few files
-    basis = {"interaction_files": [f.rsplit("/", 1)[-1] for f in files],
-             "whole_inputs": {t.name: versions[t.name] for t in WHOLE_INPUTS},
-             "previous_run": previous_run, "config": cfg.fingerprint()}
+        files = sorted(
+            r[0]
+            for r in wh[tables.INTERACTIONS]
+            .read()
+            .where(F.col("event_date") == F.lit(run_date))
+            .select(F.col("_metadata.file_path"))
+            .distinct()
+            .collect()
+        )  # a day's few files
+    basis = {
+        "interaction_files": [f.rsplit("/", 1)[-1] for f in files],
+        "whole_inputs": {t.name: versions[t.name] for t in WHOLE_INPUTS},
+        "previous_run": previous_run,
+        "config": cfg.fingerprint(),
+    }
     return DayInputs(versions, hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16])
 
 
 def last_success(spark: SparkSession, cfg: Config, run_date: dt.date, step: str) -> dict | None:
     """The latest succeeded run-log row of (`run_date`, `step`), as a dict, or None."""
-    if not tables.exists(spark, cfg, tables.RUN_LOG):
+    wh = Warehouse(spark, cfg)
+    if not wh[tables.RUN_LOG].exists():
         return None
-    rows = (tables.read(spark, cfg, tables.RUN_LOG)
-            .where((F.col("date") == F.lit(run_date)) & (F.col("step") == step) & (F.col("status") == "succeeded"))
-            .orderBy(F.desc("ended_at")).limit(1).collect())
+    rows = (
+        wh[tables.RUN_LOG]
+        .read()
+        .where((F.col("date") == F.lit(run_date)) & (F.col("step") == step) & (F.col("status") == "succeeded"))
+        .orderBy(F.desc("ended_at"))
+        .limit(1)
+        .collect()
+    )
     return rows[0].asDict() if rows else None
 
 
@@ -131,10 +136,11 @@ def _flat(counts: dict, prefix: str = "") -> dict[str, int]:
 def write(spark: SparkSession, cfg: Config, rows: list[tuple]) -> None:
     """MERGE rows into the run log on (run_id, date, step). Concurrent runs log into the same small table, so a
     commit conflict is retried a few times rather than failing the run."""
+    wh = Warehouse(spark, cfg)
     df = spark.createDataFrame(rows, tables.RUN_LOG.schema)
     for attempt in range(1, _MERGE_TRIES + 1):
         try:
-            tables.merge(spark, cfg, tables.RUN_LOG, df, update_when="true")
+            wh[tables.RUN_LOG].merge(df, update_when="true")
             return
         except ConcurrentRunError:
             if attempt == _MERGE_TRIES:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from klout.config import Config
+from klout.paths import is_uri, joined
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def under_spark_submit() -> bool:
 
 
 def checkpoint_dir(cfg: Config) -> str:
-    return cfg.spark.checkpoint_dir or str(cfg.warehouse_path / "_checkpoints")
+    return cfg.spark.checkpoint_dir or joined(cfg.warehouse_root, "_checkpoints")
 
 
 def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
@@ -37,7 +38,7 @@ def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(s.shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
         "spark.databricks.delta.snapshotPartitions": str(s.delta_snapshot_partitions),
-        "spark.sql.warehouse.dir": str(cfg.warehouse_path / "_spark"),
+        "spark.sql.warehouse.dir": joined(cfg.warehouse_root, "_spark"),
         "spark.ui.showConsoleProgress": "false",
     }
     if not submitted:
@@ -72,7 +73,7 @@ def get_spark(cfg: Config):
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
     ckpt = checkpoint_dir(cfg)
-    if "://" not in ckpt:
+    if not is_uri(ckpt):
         Path(ckpt).mkdir(parents=True, exist_ok=True)
     spark.sparkContext.setCheckpointDir(ckpt)
     log.info("spark %s master=%s parallelism=%d shuffle_partitions=%s submit=%s",

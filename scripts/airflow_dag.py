@@ -22,9 +22,9 @@ import shlex
 import subprocess
 
 try:  # Airflow 3 (Task SDK), then Airflow 2
-    from airflow.sdk import DAG
     from airflow.exceptions import AirflowException, AirflowFailException
     from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG
     from airflow.timetables.interval import CronDataIntervalTimetable
 except ImportError:
     try:

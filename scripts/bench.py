@@ -20,19 +20,20 @@ import os
 import resource
 import time
 
-from pyspark.sql import functions as F
-
 from bench_duckdb import run_day_aggregation
 from benchworld import jvm_peak_rss_mb, workspace, world_config
+from pyspark.sql import functions as F
+
 from klout import tables
-from klout.daily import check_inputs, run_daily
 from klout.features.run import run_day, run_features
 from klout.graph.run import run_graph
 from klout.ingest.run import ingest
+from klout.pipeline import check_inputs, run_daily
 from klout.progress import setup_logging
 from klout.score.run import run_score
 from klout.session import get_spark
 from klout.synth import generate_world, write_world
+from klout.warehouse import Warehouse
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,8 +93,12 @@ def bench(spark, cfg, work, days) -> None:
     _, t_graph = timed(run_graph, spark, cfg, last, seen.append)
     scored, t_score = timed(run_score, spark, cfg, last)
     conv = seen[0]
-    window_edges = tables.read(spark, cfg, tables.EDGES_DAILY).where(
-        F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days))).count()
+    window_edges = (
+        Warehouse(spark, cfg)[tables.EDGES_DAILY]
+        .read()
+        .where(F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
+        .count()
+    )
 
     print(f"\nday {last}: {rows:,} interactions; window of {cfg.features.window_days} days: {window_edges:,} daily "
           f"edges; {feats['features']:,} accounts with features; {scored.get('persons', 0):,} persons scored; "
@@ -107,12 +112,21 @@ def bench(spark, cfg, work, days) -> None:
     print(f"peak memory: driver JVM {jvm_peak_rss_mb(spark):,.0f} MiB", flush=True)
 
     # the same day's aggregation, Spark (run_day: edges + metrics, written to Delta) against DuckDB (to Parquet)
-    events = tables.read(spark, cfg, tables.INTERACTIONS).where(F.col("event_date") == F.lit(last)).inputFiles()
-    influence = tables.read(spark, cfg, tables.ACCOUNT_INFLUENCE).where(
-        F.col("date") == F.lit(last - dt.timedelta(days=1)))
+    events = Warehouse(spark, cfg)[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(last)).inputFiles()
+    influence = (
+        Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE]
+        .read()
+        .where(F.col("date") == F.lit(last - dt.timedelta(days=1)))
+    )
     _, t_spark = timed(run_day, spark, cfg, last, None)
-    spark_totals = dict(tables.read(spark, cfg, tables.ACCOUNT_DAILY).where(F.col("date") == F.lit(last))
-                        .groupBy("metric").agg(F.sum("value")).collect())
+    spark_totals = dict(
+        Warehouse(spark, cfg)[tables.ACCOUNT_DAILY]
+        .read()
+        .where(F.col("date") == F.lit(last))
+        .groupBy("metric")
+        .agg(F.sum("value"))
+        .collect()
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t_duck, duck_totals = run_day_aggregation(cfg, events, influence.inputFiles() or None, work / "duckdb", cores)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from pyspark.sql import functions as F
 
-from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from klout import tables
 from klout.features.run import run_features
+from klout.warehouse import Warehouse
 
 
 def main() -> None:
@@ -42,11 +43,14 @@ def main() -> None:
         if full:
             f = full[-1]
             w = sum(r[4] for r in warm) / len(warm) if warm else cold[4]
-            print(f"\ncold day: {cold[4]:.2f}s; day with {f[2]} days of history: {f[4]:.2f}s; "
-                  f"ratio full/cold {f[4] / cold[4]:.2f}; ratio full/early-warm (days 2-4) {f[4] / w:.2f}; "
-                  f"cores {cores}; peak JVM RSS {jvm_peak_rss_mb(spark):,.0f} MiB")
-        state_rows = tables.read(spark, cfg, tables.FEATURE_STATE).groupBy("date").count() \
-            .agg(F.max("count")).first()[0]
+            print(
+                f"\ncold day: {cold[4]:.2f}s; day with {f[2]} days of history: {f[4]:.2f}s; "
+                f"ratio full/cold {f[4] / cold[4]:.2f}; ratio full/early-warm (days 2-4) {f[4] / w:.2f}; "
+                f"cores {cores}; peak JVM RSS {jvm_peak_rss_mb(spark):,.0f} MiB"
+            )
+        state_rows = (
+            Warehouse(spark, cfg)[tables.FEATURE_STATE].read().groupBy("date").count().agg(F.max("count")).first()[0]
+        )
         print(f"largest feature_state partition: {state_rows:,} rows")
 
 

@@ -19,14 +19,15 @@ import datetime as dt
 import statistics
 import time
 
+from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from pyspark.sql import functions as F
 
-from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
 from klout import tables
 from klout.features.run import run_features
 from klout.graph.run import run_graph
 from klout.graph.window import window_edges
 from klout.score.run import run_score
+from klout.warehouse import Warehouse
 
 
 def timed_pass(spark, cfg, day):
@@ -50,16 +51,20 @@ def main() -> None:
 
 def run(spark, cfg, work, days) -> None:
     last = cfg.synth.start_date + dt.timedelta(days=days - 1)
-    if tables.partition(spark, cfg, tables.FEATURES, last) is None:
+    if Warehouse(spark, cfg)[tables.FEATURES].partition(last) is None:
         build_world(spark, cfg, work)
         t0 = time.monotonic()
         for i in range(days):
             run_features(spark, cfg, cfg.synth.start_date + dt.timedelta(days=i))
         print(f"features for {days} days in {time.monotonic() - t0:.0f}s", flush=True)
     cores = spark.sparkContext.defaultParallelism
-    window = window_edges(tables.read(spark, cfg, tables.EDGES_DAILY), last, cfg).cache()
-    in_window = (tables.read(spark, cfg, tables.INTERACTIONS)
-                 .where(F.col("event_date") > F.lit(last - dt.timedelta(days=cfg.features.window_days))).count())
+    window = window_edges(Warehouse(spark, cfg)[tables.EDGES_DAILY].read(), last, cfg).cache()
+    in_window = (
+        Warehouse(spark, cfg)[tables.INTERACTIONS]
+        .read()
+        .where(F.col("event_date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
+        .count()
+    )
     pairs = window.count()
     biggest = window.groupBy("network", "target_id").count().agg(F.max("count")).first()[0]
     print(f"\nwindow ending {last}: {in_window:,} interactions -> {pairs:,} reactor->account edges; "
@@ -86,8 +91,11 @@ def run(spark, cfg, work, days) -> None:
     t0 = time.monotonic()
     exact = window.groupBy("network", "target_id").count().agg(F.sum("count")).first()[0]
     t_exact = time.monotonic() - t0
-    edges_daily = tables.read(spark, cfg, tables.EDGES_DAILY).where(
-        F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
+    edges_daily = (
+        Warehouse(spark, cfg)[tables.EDGES_DAILY]
+        .read()
+        .where(F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
+    )
     t0 = time.monotonic()
     approx = edges_daily.groupBy("network", "target_id").agg(F.approx_count_distinct("actor_id").alias("n")) \
         .agg(F.sum("n")).first()[0]

@@ -15,12 +15,13 @@ import datetime as dt
 import shutil
 
 from benchworld import bench_args, workspace
+
 from klout.config import load_config
-from klout.daily import run_daily
 from klout.evaluation.gaming import run_experiments
 from klout.evaluation.report import LABELS
 from klout.evaluation.run import run_evaluate
 from klout.ingest.run import ingest
+from klout.pipeline import run_daily
 from klout.session import get_spark
 from klout.synth import generate_world, write_world
 

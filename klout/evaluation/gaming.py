@@ -24,10 +24,11 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
-from klout.daily import run_daily
 from klout.ingest.run import ingest
 from klout.persons import with_person_id
+from klout.pipeline import run_daily
 from klout.schemas import INTERACTION_COLUMNS, PROFILE_COLUMNS
+from klout.warehouse import Warehouse
 
 RING_SIZE = 10
 RING_REPEATS = 5
@@ -64,11 +65,11 @@ LIKER, UNKNOWN, CONTROL = f"{PREFIX}liker", f"{PREFIX}unknown", f"{PREFIX}unknow
 
 def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> Cast:
     """The celebrity and two ordinary accounts, from the influence of `day` (before the tricks)."""
-    influence = tables.required_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, day, "graph") \
-        .where(F.col("network") == network)
+    wh = Warehouse(spark, cfg)
+    influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(day, "graph").where(F.col("network") == network)
     celebrity = influence.orderBy(F.desc("influence"), "account_id").first()["account_id"]
     median = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()[0]
-    profiled = tables.read(spark, cfg, tables.PROFILES_LATEST).where(F.col("network") == network) \
+    profiled = wh[tables.PROFILES_LATEST].read().where(F.col("network") == network) \
         .select(F.col("user_id").alias("account_id"))
     ordinary = (influence.where(F.col("influence") >= median).join(profiled, "account_id")
                 .orderBy("influence", "account_id").limit(3).collect())
@@ -77,13 +78,14 @@ def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> C
 
 def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
     """Every planted reaction of `day` in the canonical interactions input format (strings)."""
+    wh = Warehouse(spark, cfg)
     noon = f"{day.isoformat()}T12:00:00Z"
     ring = [(a, b, i) for a in ring_accounts() for b in ring_accounts() if a != b for i in range(RING_REPEATS)]
     pairs = [("retweet", a, b, i) for a, b, i in ring] + [("retweet", cast.celebrity, UNKNOWN, 0),
                                                           ("retweet", cast.ordinary, CONTROL, 0)]
     planted = spark.createDataFrame(pairs, "action string, actor_id string, target_id string, i int")
     skip = [cast.celebrity, cast.ordinary, cast.buyer, cast.unflagged]
-    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
+    liked = (wh[tables.INTERACTIONS].read()
              .where((F.col("event_date") == F.lit(day)) & (F.col("network") == cast.network)
                     & ~F.col("target_id").isin(skip))
              .select("target_id").distinct()
@@ -101,7 +103,8 @@ def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> 
 def bought_profile(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
     """The buyers' latest profiles as snapshots of `day` with `BOUGHT_FOLLOWERS` more followers each; the flagged
     buyer's spam_follower_share counts them as spam."""
-    latest = tables.read(spark, cfg, tables.PROFILES_LATEST).where(
+    wh = Warehouse(spark, cfg)
+    latest = wh[tables.PROFILES_LATEST].read().where(
         (F.col("network") == cast.network) & F.col("user_id").isin(cast.buyer, cast.unflagged))
     followers = F.col("followers") + BOUGHT_FOLLOWERS
     flagged = F.col("user_id") == cast.buyer
@@ -206,13 +209,14 @@ def celebrity_effect(d: Day) -> Effect:
 
 def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: DataFrame) -> list[Effect]:
     """Compare `day`'s scores after the tricks with `before` (the same partition before them)."""
-    d = Day(spark, cast, tables.read_or_empty(spark, cfg, tables.IDENTITIES), before,
-            tables.required_partition(spark, cfg, tables.SCORES, day, "score"))
-    liked = (tables.read(spark, cfg, tables.INTERACTIONS)
+    wh = Warehouse(spark, cfg)
+    d = Day(spark, cast, wh[tables.IDENTITIES].read_or_empty(), before,
+            wh[tables.SCORES].required_partition(day, "score"))
+    liked = (wh[tables.INTERACTIONS].read()
              .where((F.col("event_date") == F.lit(day)) & (F.col("actor_id") == LIKER)
                     & (F.col("network") == cast.network))
              .select("network", F.col("target_id").alias("account_id")))
-    return [bot_ring_effect(d, tables.required_partition(spark, cfg, tables.FEATURES, day, "features")),
+    return [bot_ring_effect(d, wh[tables.FEATURES].required_partition(day, "features")),
             bought_followers_effect(d), liker_effect(d, liked), celebrity_effect(d)]
 
 
@@ -220,8 +224,9 @@ def run_experiments(spark: SparkSession, cfg: Config, day: dt.date, scratch: Pat
                     network: str = "twitter") -> list[Effect]:
     """Plant the tricks into the warehouse of `cfg` (scored through `day`: use a copy), rerun `day` and say what
     each did."""
+    wh = Warehouse(spark, cfg)
     cast = pick_cast(spark, cfg, day, network)
-    before = tables.required_partition(spark, cfg, tables.SCORES, day, "score").localCheckpoint()
+    before = wh[tables.SCORES].required_partition(day, "score").localCheckpoint()
     plant(spark, cfg, day, cast, scratch)
     run_daily(spark, cfg, day)
     return effects(spark, cfg, day, cast, before)

@@ -10,8 +10,8 @@ from pyspark.sql import functions as F
 
 from klout.config import Config
 from klout.errors import InputError
-from klout.features.weights import counted
 from klout.persons import with_person_id
+from klout.weights import counted
 
 
 def horizon_days(run_date: dt.date, horizon: int) -> list[dt.date]:

@@ -19,9 +19,10 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.config import Config
 from klout.graph.iterate import converge, persist_edges, persist_vertices
-from klout.graph.window import in_window
 from klout.persons import with_person_id
 from klout.session import run_checkpoint_dir
+from klout.warehouse import Warehouse
+from klout.window import in_window
 
 PREDICTORS = ("score", "target_score", "log_followers", "reactions", "pagerank")
 
@@ -45,7 +46,7 @@ def unweighted_pagerank(pairs: DataFrame, accounts: DataFrame, spark: SparkSessi
 
 def window_pairs(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
     """The distinct reactor → account pairs of the window ending on `run_date`."""
-    return in_window(edges_daily, run_date, cfg).select("network", "actor_id", "target_id").distinct()
+    return in_window(edges_daily, run_date, cfg.features).select("network", "actor_id", "target_id").distinct()
 
 
 def account_predictors(features: DataFrame, pagerank: DataFrame) -> DataFrame:
@@ -69,11 +70,12 @@ def per_unit(accounts: DataFrame, unit: str) -> DataFrame:
 
 def person_accounts(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame:
     """Every scored account of `run_date` with its person, the person's score and the account's baselines."""
-    features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
-    scores = tables.required_partition(spark, cfg, tables.SCORES, run_date, "score")
-    pairs = window_pairs(tables.read(spark, cfg, tables.EDGES_DAILY), run_date, cfg)
+    wh = Warehouse(spark, cfg)
+    features = wh[tables.FEATURES].required_partition(run_date, "features")
+    scores = wh[tables.SCORES].required_partition(run_date, "score")
+    pairs = window_pairs(wh[tables.EDGES_DAILY].read(), run_date, cfg)
     pagerank = unweighted_pagerank(pairs, features.select("network", "account_id"), spark, cfg,
                                    f"evaluate-pagerank-{run_date.isoformat()}")
-    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
+    identities = wh[tables.IDENTITIES].read_or_empty()
     accounts = with_person_id(account_predictors(features, pagerank), identities, user_id="account_id")
     return accounts.join(scores.select("person_id", "score", "target_score"), "person_id")

@@ -13,15 +13,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import ConfigError
 from klout.evaluation.metrics import Quality, agreement
 from klout.evaluation.outcomes import future_reactions, hidden_influence, true_owner
 from klout.evaluation.predictors import PREDICTORS, per_unit, person_accounts
 from klout.evaluation.report import score_bins, write_report
+from klout.paths import is_uri
 from klout.progress import step
-from klout.runlog import RUN_ID, now_utc
+from klout.runlog import RUN_ID
 from klout.version import code_version
+from klout.warehouse import Warehouse, values_differ
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -50,8 +53,9 @@ def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, 
              truth: dict[str, DataFrame] | None = None) -> Evaluation:
     """Compare the predictors of `run_date` with the next `horizon` days' reactions (and `truth`, the synthetic
     world's people and accounts, when given)."""
-    identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
-    outcomes = future_reactions(tables.read(spark, cfg, tables.INTERACTIONS), identities, run_date, horizon, cfg)
+    wh = Warehouse(spark, cfg)
+    identities = wh[tables.IDENTITIES].read_or_empty()
+    outcomes = future_reactions(wh[tables.INTERACTIONS].read(), identities, run_date, horizon, cfg)
     accounts = person_accounts(spark, cfg, run_date).cache()
     people = people_frame(accounts, outcomes).cache()
     try:
@@ -82,23 +86,23 @@ def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) 
     """Where the report goes: `given`, or <warehouse>/reports/evaluation/<date>-h<horizon> for a local warehouse."""
     if given:
         return Path(given)
-    if "://" in cfg.warehouse:
+    if is_uri(cfg.warehouse):
         raise ConfigError(f"warehouse {cfg.warehouse} is not a local path: give --report-dir for the report")
-    return cfg.warehouse_path / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
+    return Path(cfg.warehouse_root) / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
 
 
 def run_evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int = 100,
                  truth_dir: str | None = None, out_dir: str | None = None,
                  notes: list[str] | None = None) -> tuple[Evaluation, Path]:
     """Evaluate, MERGE the results into eval/evaluations and write the report; returns both."""
+    wh = Warehouse(spark, cfg)
     target_dir = report_dir(cfg, run_date, horizon, out_dir)
     with step("evaluate", date=run_date.isoformat(), horizon=horizon) as progress:
         truth = ({n: spark.read.parquet(f"{truth_dir.rstrip('/')}/{n}") for n in ("people", "accounts")}
                  if truth_dir else None)
         ev = evaluate(spark, cfg, run_date, horizon, k, truth)
         metrics = ["persons", "spearman", "ndcg_at_k", "precision_at_k", "k", "code_version"]
-        progress.update(tables.merge(spark, cfg, tables.EVALUATIONS, evaluation_rows(spark, ev),
-                                     update_when=tables.values_differ(metrics)))
+        progress.update(wh[tables.EVALUATIONS].merge(evaluation_rows(spark, ev), update_when=values_differ(metrics)))
         write_report(ev, target_dir, notes or [])
         progress["report"] = str(target_dir / "report.md")
     return ev, target_dir

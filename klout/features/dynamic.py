@@ -13,8 +13,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import (anti_gaming, anti_gaming_factors, counted, daily_decay, exact_sum,
-                                    pair_actions)
+from klout.weights import anti_gaming, anti_gaming_factors, counted, daily_decay, exact_sum, pair_actions
+from klout.window import age_days, in_window
 
 # Plain window counts; every other metric (weighted_*) is a decayed sum.
 COUNT_METRICS = ("reactions", "reactor_days", "reacted_posts", "reactions_made")
@@ -117,10 +117,9 @@ def advance(previous: DataFrame, today: DataFrame, leaving: DataFrame, cfg: Conf
 def rebuild(dailies: DataFrame, run_date, cfg: Config) -> DataFrame:
     """state(D) from the per-day metrics (with `date`) of the window ending on D: Σ metrics(d) × decay(D - d)."""
     f = cfg.features
-    age = F.datediff(F.lit(run_date), F.col("date"))
-    in_window = dailies.where((age >= 0) & (age < f.window_days))
+    age = age_days(run_date)
     weight = F.when(is_decayed(F.col("metric")), F.pow(F.lit(daily_decay(f)), age.cast("double"))).otherwise(1.0)
-    return _total([in_window.withColumn("value", F.col("value") * weight).drop("date")])
+    return _total([in_window(dailies, run_date, f).withColumn("value", F.col("value") * weight).drop("date")])
 
 
 def _total(parts: list[DataFrame]) -> DataFrame:

@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
+from klout.window import leaving_day
 
 LONG_LASTING = ("log_followers", "following_ratio", "log_lists", "account_age_days", "verified", "title_seniority",
                 "external_authority", "spam_follower_share", "inactive_follower_share")
@@ -16,7 +17,7 @@ LONG_LASTING = ("log_followers", "following_ratio", "log_lists", "account_age_da
 def long_lasting(history: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
     """Per (network, account_id): the long-lasting features, `missing_features`, and the posts counters at the run
     date and at the window's start (for posts created in the window)."""
-    window_start = run_date - dt.timedelta(days=cfg.features.window_days)
+    window_start = leaving_day(run_date, cfg.features)  # the posts counter as the window's first day began
     known = history.where(F.col("snapshot_date") <= F.lit(run_date))
     at_start = F.when(F.col("snapshot_date") <= F.lit(window_start), F.col("snapshot_date"))
     latest = known.groupBy("network", F.col("user_id").alias("account_id")).agg(

@@ -19,8 +19,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import GraphConfig
-from klout.features.weights import exact_sum
 from klout.progress import log
+from klout.weights import exact_sum
 
 KEY = ["network", "account_id"]
 

@@ -16,13 +16,14 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
-from klout.features.weights import exact_sum
+from klout.exclusion import opted_out_accounts, without_accounts
 from klout.graph.iterate import KEY, Convergence, converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.window import window_edges, with_shares
-from klout.privacy import opted_out_accounts, without_accounts
 from klout.progress import step
 from klout.session import run_checkpoint_dir
+from klout.warehouse import Warehouse
+from klout.weights import exact_sum
 
 
 def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
@@ -70,13 +71,14 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
               on_converged: Callable[[Convergence], None] | None = None) -> dict[str, object]:
     """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged.
     `on_converged` (benchmarks) receives the pass's Convergence, per-iteration seconds included."""
+    wh = Warehouse(spark, cfg)
     with step("graph", date=run_date.isoformat()) as progress:
         excluded = opted_out_accounts(spark, cfg)  # None: nobody opted out
-        features = without_accounts(tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features"),
-                                    excluded, "network", "account_id")
+        features = without_accounts(
+            wh[tables.FEATURES].required_partition(run_date, "features"), excluded, "network", "account_id"
+        )
         # the daily edges hold history from before an opt-out: drop the accounts as target and as reactor
-        daily = without_accounts(tables.read(spark, cfg, tables.EDGES_DAILY), excluded, "network", "actor_id",
-                                 "target_id")
+        daily = without_accounts(wh[tables.EDGES_DAILY].read(), excluded, "network", "actor_id", "target_id")
         # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
         window = window_edges(daily, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         try:
@@ -84,7 +86,7 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
             edges.count()  # materialised before the window is released
         finally:
             window.unpersist()
-        start = tables.latest_before(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date) if cfg.graph.warm_start else None
+        start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
         verts = persist_vertices(vertices(features, edges, cfg))
         try:
             with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}"):
@@ -92,7 +94,7 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
                 if on_converged is not None:
                     on_converged(result)
                 rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
-                accounts = tables.replace_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, rows, run_date)
+                accounts = wh[tables.ACCOUNT_INFLUENCE].replace_partition(rows, run_date)
         finally:
             edges.unpersist()
             verts.unpersist()

@@ -9,13 +9,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import decay, exact_sum
-
-
-def in_window(daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
-    """The rows of a per-day table (with `date`) in the window ending on `run_date`."""
-    age = F.datediff(F.lit(run_date), F.col("date"))
-    return daily.where((age >= 0) & (age < cfg.features.window_days))
+from klout.weights import decay, exact_sum
+from klout.window import age_days, in_window
 
 
 def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
@@ -24,14 +19,18 @@ def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> Data
     `weight` is Σ over the pair's days of the day's weight (Where × What × How × pair cap × selectivity × ring)
     × When(age); `attention` the same without the reactor's selectivity and ring factors: what the reactor gave
     before anti-gaming discounted it."""
-    age = F.datediff(F.lit(run_date), F.col("date"))
-    when = decay(age, cfg.features)
+    when = decay(age_days(run_date), cfg.features)
     reactor_factor = F.col("selectivity") * F.col("ring")
     undiscounted = F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
-    return (in_window(edges_daily, run_date, cfg).groupBy("network", "actor_id", "target_id")
-            .agg(F.sum("reactions").alias("reactions"),
-                 exact_sum(F.col("weight") * when).alias("weight"),
-                 exact_sum(undiscounted * when).alias("attention")))
+    return (
+        in_window(edges_daily, run_date, cfg.features)
+        .groupBy("network", "actor_id", "target_id")
+        .agg(
+            F.sum("reactions").alias("reactions"),
+            exact_sum(F.col("weight") * when).alias("weight"),
+            exact_sum(undiscounted * when).alias("attention"),
+        )
+    )
 
 
 def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:

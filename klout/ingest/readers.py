@@ -7,7 +7,6 @@ values happen later, in `klout.ingest.validate`, the same way for every format.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -17,6 +16,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from klout import schemas
 from klout.config import Config
 from klout.errors import InputError
+from klout.paths import is_uri, resolved
 
 FORMATS = ("csv", "jsonl", "parquet", "higgs", "klout-opendata")
 ADAPTERS = ("higgs", "klout-opendata")  # formats for the real data sets; interactions only
@@ -33,7 +33,7 @@ COLUMNS = {
 
 def source_name(path: str) -> str:
     """A stable name for a source: absolute local path, or the URI as given."""
-    return path if "://" in path else os.path.abspath(path)
+    return resolved(path)
 
 
 def guess_format(path: str) -> str:
@@ -76,7 +76,7 @@ def read_source(spark: SparkSession, cfg: Config, path: str, fmt: str, kind: str
 
 
 def _exists(spark: SparkSession, path: str) -> bool:
-    if "://" not in path:
+    if not is_uri(path):
         return Path(path).exists()
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)

@@ -14,9 +14,11 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.clock import now_utc
 from klout.config import Config
 from klout.ingest import readers, validate
 from klout.progress import log, step
+from klout.warehouse import Warehouse, values_differ
 
 
 @dataclass
@@ -45,7 +47,7 @@ def ingest(spark: SparkSession, cfg: Config, path: str, fmt: str | None = None, 
            network: str | None = None, now: dt.datetime | None = None) -> IngestReport:
     """Ingest one source of `kind` into the warehouse and report what happened."""
     fmt = fmt or readers.guess_format(path)
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or now_utc()
     source = readers.source_name(path)
     report = IngestReport(kind=kind, source=source, format=fmt)
     with step(f"ingest.{kind}", source=source, format=fmt) as counts:
@@ -93,41 +95,55 @@ def _tally(checked: DataFrame, report: IngestReport) -> None:
 
 
 def _write_interactions(spark: SparkSession, cfg: Config, good: DataFrame, report: IngestReport) -> None:
+    wh = Warehouse(spark, cfg)
     if not report.dates:
         return
     dates = ", ".join(f"DATE'{d}'" for d in report.dates)
     # the batch's dates as literals let Delta skip every other partition of the target
-    metrics = tables.merge(spark, cfg, tables.INTERACTIONS, good, prune=f"t.event_date IN ({dates})")
+    metrics = wh[tables.INTERACTIONS].merge(good, prune=f"t.event_date IN ({dates})")
     report.inserted = metrics["inserted"]
 
 
 def _write_profiles(spark: SparkSession, cfg: Config, good: DataFrame, report: IngestReport) -> None:
+    wh = Warehouse(spark, cfg)
     if report.accepted == 0:
         return
     values = [c for c in tables.PROFILES_HISTORY.schema.fieldNames()
               if c not in tables.PROFILES_HISTORY.key + ("source", "ingested_at")]
-    changed = tables.values_differ(values)
-    history = tables.merge(spark, cfg, tables.PROFILES_HISTORY, good, update_when=changed)
+    changed = values_differ(values)
+    history = wh[tables.PROFILES_HISTORY].merge(good, update_when=changed)
     newest = Window.partitionBy("network", "user_id").orderBy(F.col("snapshot_date").desc())
     latest = good.withColumn("_rank", F.row_number().over(newest)).where("_rank = 1")
-    tables.merge(spark, cfg, tables.PROFILES_LATEST, latest,
-                 update_when=f"s.snapshot_date > t.snapshot_date OR (s.snapshot_date = t.snapshot_date AND {changed})")
+    wh[tables.PROFILES_LATEST].merge(
+        latest, update_when=f"s.snapshot_date > t.snapshot_date OR (s.snapshot_date = t.snapshot_date AND {changed})"
+    )
     report.inserted, report.updated = history["inserted"], history["updated"]
 
 
 def _write_identities(spark: SparkSession, cfg: Config, good: DataFrame, report: IngestReport) -> None:
+    wh = Warehouse(spark, cfg)
     if report.accepted == 0:
         return
-    metrics = tables.merge(spark, cfg, tables.IDENTITIES, good, update_when="t.person_id <> s.person_id")
+    metrics = wh[tables.IDENTITIES].merge(good, update_when="t.person_id <> s.person_id")
     report.inserted, report.updated = metrics["inserted"], metrics["updated"]
 
 
 def _write_quarantine(spark: SparkSession, cfg: Config, checked: DataFrame, kind: str, source: str) -> dict:
-    rows = (checked.where(F.col("reason").isNotNull())
-            .groupBy("reason", "raw")
-            .agg(F.count(F.lit(1)).alias("occurrences"), F.min("event_date").alias("event_date"),
-                 F.min("ingested_at").alias("ingested_at"))
-            .withColumns({"kind": F.lit(kind), "source": F.lit(source),
-                          "quarantine_id": F.sha2(F.concat_ws("\u001f", F.lit(kind), F.lit(source), "reason", "raw"),
-                                                  256)}))
-    return tables.merge(spark, cfg, tables.QUARANTINE, rows)
+    wh = Warehouse(spark, cfg)
+    rows = (
+        checked.where(F.col("reason").isNotNull())
+        .groupBy("reason", "raw")
+        .agg(
+            F.count(F.lit(1)).alias("occurrences"),
+            F.min("event_date").alias("event_date"),
+            F.min("ingested_at").alias("ingested_at"),
+        )
+        .withColumns(
+            {
+                "kind": F.lit(kind),
+                "source": F.lit(source),
+                "quarantine_id": F.sha2(F.concat_ws("\u001f", F.lit(kind), F.lit(source), "reason", "raw"), 256),
+            }
+        )
+    )
+    return wh[tables.QUARANTINE].merge(rows)

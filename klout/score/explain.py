@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import EXACT, exact_sum, where_weight
+from klout.weights import EXACT, exact_sum, where_weight
 
 
 def _top(items: Column, key: str, k: int, fields: list[str]) -> Column:

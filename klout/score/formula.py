@@ -16,8 +16,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.features.weights import exact_sum, where_weight
 from klout.persons import with_person_id
+from klout.weights import exact_sum, where_weight
 
 
 def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFrame:

@@ -1,7 +1,7 @@
 """The score step for one run date: gold/account_influence → gold/scores and gold/score_explanations.
 
 Reads the run date's account_influence and features (exit 3 when missing), the identity links, and the previous
-published scores (smoothing, changes); checks the data-quality gates (exit 4, nothing written, when one fails) and
+published scores (smoothing, changes); checks the score gates (exit 4, nothing written, when one fails) and
 replaces the run date's partitions of both outputs atomically.
 """
 
@@ -20,6 +20,7 @@ from klout.score import explain
 from klout.score.formula import (accounts_of_persons, classic_subscores, network_share, network_values,
                                  person_raw)
 from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_and_percentile, smoothed, target_score
+from klout.warehouse import Warehouse
 
 
 def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame | None, day_before: DataFrame | None,
@@ -74,21 +75,20 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
 
 def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
     """Compute and write gold/scores and gold/score_explanations for `run_date`; returns row counts."""
+    wh = Warehouse(spark, cfg)
     with step("score", date=run_date.isoformat()) as progress:
-        influence = tables.required_partition(spark, cfg, tables.ACCOUNT_INFLUENCE, run_date, "graph")
-        features = tables.required_partition(spark, cfg, tables.FEATURES, run_date, "features")
-        identities = tables.read_or_empty(spark, cfg, tables.IDENTITIES)
-        previous = tables.latest_before(spark, cfg, tables.SCORES, run_date)
-        before = {days: tables.partition(spark, cfg, tables.SCORES, run_date - dt.timedelta(days=days))
-                  for days in (1, 7)}
+        influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(run_date, "graph")
+        features = wh[tables.FEATURES].required_partition(run_date, "features")
+        identities = wh[tables.IDENTITIES].read_or_empty()
+        previous = wh[tables.SCORES].latest_before(run_date)
+        before = {days: wh[tables.SCORES].partition(run_date - dt.timedelta(days=days)) for days in (1, 7)}
         with Cache() as cache:
             accounts = cache(accounts_of_persons(influence, identities))
             scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
-            # every gate before anything of the date is written: a failed gate leaves the published scores as they were
-            gates = quality.input_gates(spark, cfg, run_date) + quality.score_gates(scores, previous, cfg)
-            quality.enforce(spark, cfg, run_date, gates)
+            # the score gates before anything of the date is written: a failed gate leaves the published scores as
+            # they were (the input gates are the pipeline's `inputs` step, checked before any work)
+            quality.enforce(spark, cfg, run_date, quality.score_gates(scores, previous, cfg))
             dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
-            progress["persons"] = tables.replace_partition(spark, cfg, tables.SCORES, dated(scores), run_date)
-            progress["explanations"] = tables.replace_partition(spark, cfg, tables.SCORE_EXPLANATIONS, dated(why),
-                                                                run_date)
+            progress["persons"] = wh[tables.SCORES].replace_partition(dated(scores), run_date)
+            progress["explanations"] = wh[tables.SCORE_EXPLANATIONS].replace_partition(dated(why), run_date)
         return dict(progress)

@@ -1,0 +1,308 @@
+"""The one table API: every read, write, MERGE, DELETE, UPDATE, version, history, OPTIMIZE and VACUUM of klout's
+Delta tables, on an object bound to the Spark session and the warehouse root.
+
+    wh = Warehouse(spark, cfg)
+    wh[tables.SCORES].read()                               # the current version
+    wh[tables.SCORES].replace_partition(df, run_date)       # atomic replaceWhere of one date
+    wh[tables.OPTOUTS].merge(rows, update_when="...")      # MERGE INTO on the table's key
+
+Delta's SQL forms (CREATE TABLE, MERGE INTO, DESCRIBE HISTORY, OPTIMIZE, VACUUM) are used where they do the job, so
+the same calls run over Spark Connect; DELETE and UPDATE take Column predicates and go through delta's DeltaTable.
+Every commit runs in `committing`, which turns a Delta commit conflict into ConcurrentRunError (exit 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DataType, MapType, StructType
+
+from klout.config import Config
+from klout.errors import ConcurrentRunError, InputError
+from klout.paths import joined
+from klout.tables import Table
+
+# Test hook: "<table name>=<flag file>" makes this process's partition replace of that table wait inside its Delta
+# write (after the snapshot, before the commit) until the flag file exists, so a test can force a commit conflict.
+HOLD_WRITE_ENV = "KLOUT_TEST_HOLD_WRITE"
+
+
+class Warehouse:
+    """klout's tables under one warehouse root, bound to a Spark session: `wh[table]` is a `BoundTable`."""
+
+    def __init__(self, spark: SparkSession, cfg: Config):
+        self.spark = spark
+        self.cfg = cfg
+        self.root = cfg.warehouse_root
+
+    def __getitem__(self, table: Table) -> BoundTable:
+        return BoundTable(self.spark, table, joined(self.root, table.name))
+
+
+@dataclass(frozen=True)
+class BoundTable:
+    """One Delta table at its path, with the operations klout performs on it."""
+
+    spark: SparkSession
+    table: Table
+    path: str
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def _sql_name(self) -> str:
+        return f"delta.`{self.path}`"
+
+    # ---- reads ------------------------------------------------------------------------------------------------
+
+    def try_read(self) -> DataFrame | None:
+        """The current version, or None when the table does not exist (one snapshot load either way)."""
+        try:
+            return self.spark.read.format("delta").load(self.path)
+        except AnalysisException:
+            return None
+
+    def exists(self) -> bool:
+        return self.try_read() is not None
+
+    def read(self) -> DataFrame:
+        """The current version; InputError (exit 3) naming the path when the table does not exist yet."""
+        df = self.try_read()
+        if df is None:
+            raise InputError(f"table {self.name} does not exist at {self.path}; run the step that writes it first")
+        return df
+
+    def read_or_empty(self) -> DataFrame:
+        """The current version, or no rows of the table's schema when it does not exist (an optional input)."""
+        df = self.try_read()
+        return df if df is not None else self.spark.createDataFrame([], self.table.schema)
+
+    def partition(self, date: dt.date) -> DataFrame | None:
+        """The rows of one `date`, or None when the table or the partition does not exist."""
+        df = self.try_read()
+        if df is None:
+            return None
+        rows = df.where(F.col("date") == F.lit(date))
+        return rows if not rows.isEmpty() else None
+
+    def required_partition(self, date: dt.date, step: str) -> DataFrame:
+        """The rows of `date` without the date column; InputError (exit 3) naming the missing partition and the
+        step that writes it."""
+        rows = self.partition(date)
+        if rows is None:
+            raise InputError(f"{self.name} has no partition for {date}: run `klout {step} --date {date}` first")
+        return rows.drop("date")
+
+    def latest_before(self, date: dt.date) -> DataFrame | None:
+        """The latest `date` partition before `date` (without the date column), or None when there is none."""
+        df = self.try_read()
+        if df is None:
+            return None
+        rows = df.where(F.col("date") < F.lit(date))
+        last = rows.agg(F.max("date")).first()[0]
+        return None if last is None else rows.where(F.col("date") == F.lit(last)).drop("date")
+
+    def version(self) -> int:
+        """The current Delta version; -1 when the table does not exist."""
+        if not self.exists():
+            return -1
+        return int(self.history(1).select("version").first()[0])
+
+    def history(self, limit: int | None = None) -> DataFrame:
+        """Delta's DESCRIBE HISTORY, newest first (`limit` commits)."""
+        return self.spark.sql(f"DESCRIBE HISTORY {self._sql_name}" + (f" LIMIT {int(limit)}" if limit else ""))
+
+    def committed(self, after: int, operation: str, metric: str) -> int:
+        """Sum of `metric` over this table's `operation` commits after version `after` (Delta's own counts)."""
+        rows = (
+            self.history(20)
+            .where((F.col("version") > after) & (F.col("operation") == operation))
+            .select(F.col("operationMetrics")[metric].alias("n"))
+            .collect()
+        )  # a few commits
+        return sum(int(r["n"] or 0) for r in rows)
+
+    # ---- writes -----------------------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the table empty with its schema and partitioning if it does not exist."""
+        parts = f" PARTITIONED BY ({', '.join(self.table.partition_by)})" if self.table.partition_by else ""
+        with committing(self.table, "creating it"):
+            self.spark.sql(
+                f"CREATE TABLE IF NOT EXISTS {self._sql_name} ({_ddl(self.table.schema)}) USING DELTA" + parts
+            )
+
+    def merge(self, source: DataFrame, *, prune: str | None = None, update_when: str | None = None) -> dict[str, int]:
+        """MERGE `source` into the table on its key: insert new keys; update matched rows where `update_when` holds.
+
+        `prune` is an extra SQL predicate on the target (e.g. the batch's partitions) so Delta reads only those files.
+        Returns Delta's own row counts for the commit (inserted, updated)."""
+        self.ensure()
+        cond = " AND ".join(f"t.{k} = s.{k}" for k in self.table.key)
+        if prune:
+            cond = f"({cond}) AND ({prune})"
+        view = f"_klout_merge_{uuid.uuid4().hex}"
+        source.select(*self.table.schema.fieldNames()).createOrReplaceTempView(view)
+        matched = f" WHEN MATCHED AND ({update_when}) THEN UPDATE SET *" if update_when is not None else ""
+        try:
+            with committing(self.table, "merging into it"):
+                result = self.spark.sql(
+                    f"MERGE INTO {self._sql_name} AS t USING {view} AS s ON {cond}{matched}"
+                    " WHEN NOT MATCHED THEN INSERT *"
+                ).first()
+        finally:
+            self.spark.catalog.dropTempView(view)
+        return {
+            "inserted": int(result["num_inserted_rows"]) if result else 0,
+            "updated": int(result["num_updated_rows"]) if result else 0,
+        }
+
+    def replace_partition(self, df: DataFrame, date: dt.date) -> int:
+        """Atomically replace the `date` partition with `df` (Delta replaceWhere): reruns give the same table.
+
+        Only a table that `evolves` may gain columns; a stray column elsewhere fails the write. Returns the rows the
+        partition now holds (Delta answers the count from its file statistics)."""
+        self.ensure()
+        cond = f"date = DATE'{date.isoformat()}'"
+        writer = _held(df, self.name).write.format("delta").mode("overwrite").option("replaceWhere", cond)
+        if self.table.evolves:
+            writer = writer.option("mergeSchema", "true")
+        with committing(self.table, f"replacing its {date} partition"):
+            writer.save(self.path)
+        return self.read().where(cond).count()
+
+    def delete(self, cond: Column) -> int:
+        """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""
+        if not self.exists():
+            return 0
+        before = self.version()
+        with committing(self.table, "deleting from it"):
+            self._delta().delete(cond)
+        return self.committed(before, "DELETE", "numDeletedRows")
+
+    def update(self, cond: Column, values: dict[str, Column]) -> int:
+        """Delta UPDATE of `values` where `cond` holds (one atomic commit); returns the rows updated (0: no table)."""
+        if not self.exists():
+            return 0
+        before = self.version()
+        with committing(self.table, "updating it"):
+            self._delta().update(cond, values)
+        return self.committed(before, "UPDATE", "numUpdatedRows")
+
+    # ---- maintenance ------------------------------------------------------------------------------------------
+
+    def optimize(self) -> dict[str, int]:
+        """OPTIMIZE (compact small files); returns the files removed and added."""
+        metrics = self.spark.sql(f"OPTIMIZE {self._sql_name}").first()["metrics"]
+        return {"files_compacted": int(metrics["numFilesRemoved"]), "files_written": int(metrics["numFilesAdded"])}
+
+    def vacuum(self, retention_hours: float) -> int:
+        """VACUUM, keeping what versions of the last `retention_hours` need; returns the files deleted (Delta's own
+        count, from the VACUUM END commit that vacuum logging adds: see klout.maintain.vacuum_settings)."""
+        before = self.version()
+        self.spark.sql(f"VACUUM {self._sql_name} RETAIN {float(retention_hours)} HOURS")
+        return self.committed(before, "VACUUM END", "numDeletedFiles")
+
+    def vacuumed_last(self) -> bool:
+        """True when the latest commit is a VACUUM's end: nothing changed since, so nothing new to vacuum."""
+        last = self.history(1).first()
+        return last is not None and last["operation"] == "VACUUM END"
+
+    def _delta(self):
+        from delta.tables import DeltaTable  # Column-predicate DELETE and UPDATE have no SQL form for a Column
+
+        return DeltaTable.forPath(self.spark, self.path)
+
+
+@contextmanager
+def committing(table: Table, what: str) -> Iterator[None]:
+    """Turn a Delta commit conflict (another run committed to `table` first) into ConcurrentRunError (exit 5):
+    Delta commits atomically, so this run's write is simply not there, and the other run's is whole."""
+    from delta.exceptions import (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        DeltaConcurrentModificationException,
+        MetadataChangedException,
+        ProtocolChangedException,
+    )
+
+    try:
+        yield
+    except (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        DeltaConcurrentModificationException,
+        MetadataChangedException,
+        ProtocolChangedException,
+    ) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConcurrentRunError(
+            f"another run committed to {table.name} while this one was {what}; nothing of "
+            f"this write is visible, rerun when the other run has ended ({first})"
+        ) from e
+
+
+def round_trip(spark: SparkSession, path: str) -> int:
+    """Write a three-row Delta table at `path` and count it back: does this session have working Delta?"""
+    spark.range(3).write.format("delta").save(path)
+    return spark.read.format("delta").load(path).count()
+
+
+def values_differ(columns: list[str] | tuple[str, ...]) -> str:
+    """SQL condition true when any of `columns` differs between target t and source s (null-safe)."""
+    return "NOT (" + " AND ".join(f"t.{c} <=> s.{c}" for c in columns) + ")"
+
+
+def _ddl(schema: StructType) -> str:
+    """The column list of CREATE TABLE for `schema`, nested nullability included."""
+    return ", ".join(f"`{f.name}` {_ddl_type(f.dataType)}{'' if f.nullable else ' NOT NULL'}" for f in schema.fields)
+
+
+def _ddl_type(t: DataType) -> str:
+    if isinstance(t, StructType):
+        return (
+            "STRUCT<"
+            + ", ".join(f"`{f.name}`: {_ddl_type(f.dataType)}{'' if f.nullable else ' NOT NULL'}" for f in t.fields)
+            + ">"
+        )
+    if isinstance(t, ArrayType):
+        return f"ARRAY<{_ddl_type(t.elementType)}>"
+    if isinstance(t, MapType):
+        return f"MAP<{_ddl_type(t.keyType)}, {_ddl_type(t.valueType)}>"
+    return t.simpleString()
+
+
+def _held(df: DataFrame, table_name: str) -> DataFrame:
+    """`df`, made to wait inside its write for the flag file of HOLD_WRITE_ENV when that names `table_name`."""
+    name, _, flag = os.environ.get(HOLD_WRITE_ENV, "").partition("=")
+    if name != table_name or not flag:
+        return df
+
+    def wait(_: object) -> bool:
+        import pathlib
+        import time
+
+        pathlib.Path(f"{flag}.waiting").touch()
+        deadline = time.monotonic() + 120
+        while not os.path.exists(flag) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
+    hold = F.udf(wait, "boolean").asNondeterministic()
+    return df.where(hold(F.lit(1)))
