@@ -1,7 +1,5 @@
 """klout: open, explainable influence scoring on Spark and Delta Lake."""
 
-__version__ = "0.1.0"
-
-from klout.version import code_version  # noqa: E402  (needs __version__ above)
+from klout.version import __version__, code_version
 
 __all__ = ["__version__", "code_version"]

@@ -10,7 +10,8 @@ import functools
 import subprocess
 from pathlib import Path
 
-from klout import __version__
+# the release: the one place it is written (pyproject.toml reads it, scripts/package.sh too)
+__version__ = "0.1.0"
 
 # the paths whose changes make a build (or a checkout) "dirty": what goes into the artifact
 BUILD_PATHS = ("klout", "conf", "jobs", "pyproject.toml")

@@ -25,8 +25,8 @@ cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$stage/"
 mkdir -p "$stage/klout/_conf"
 cp "$ROOT/conf/default.yaml" "$stage/klout/_conf/default.yaml"
 
-version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$ROOT/klout/__init__.py")"
-[ -n "$version" ] || { echo "package: no __version__ in klout/__init__.py" >&2; exit 1; }
+version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$ROOT/klout/version.py")"
+[ -n "$version" ] || { echo "package: no __version__ in klout/version.py" >&2; exit 1; }
 commit="" dirty=False
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
   commit="$(git -C "$ROOT" rev-parse --short HEAD)"

@@ -9,6 +9,7 @@ Ties are broken by id, in both rankings, so results are deterministic."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -68,3 +69,14 @@ def agreement(df: DataFrame, key: str, predictors: tuple[str, ...], outcome: str
         return out
     finally:
         df.unpersist()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What `evaluate` found: per target, every predictor's Quality; the score bins of the plot; the counts."""
+
+    run_date: dt.date
+    horizon: int
+    results: dict[str, list[Quality]]
+    bins: list[dict]
+    counts: dict[str, float]

@@ -4,13 +4,11 @@ grow with the score (per 5-point score bin: people, mean, median and 90th percen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-if TYPE_CHECKING:
-    from klout.evaluation.run import Evaluation
+from klout.evaluation.metrics import Evaluation
 
 LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers",
           "reactions": "reactions in the window", "pagerank": "unweighted PageRank"}

@@ -6,7 +6,6 @@ rerun replaces the date's rows) and written as a Markdown report with a PNG plot
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -16,7 +15,7 @@ from klout import tables
 from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import ConfigError
-from klout.evaluation.metrics import Quality, agreement
+from klout.evaluation.metrics import Evaluation, agreement
 from klout.evaluation.outcomes import future_reactions, hidden_influence, true_owner
 from klout.evaluation.predictors import PREDICTORS, per_unit, person_accounts
 from klout.evaluation.report import score_bins, write_report
@@ -25,16 +24,6 @@ from klout.progress import step
 from klout.runlog import RUN_ID
 from klout.version import code_version
 from klout.warehouse import Warehouse, values_differ
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What `evaluate` found: per target, every predictor's Quality; the score bins of the plot; the counts."""
-
-    run_date: dt.date
-    horizon: int
-    results: dict[str, list[Quality]]
-    bins: list[dict]
-    counts: dict[str, float]
 
 
 def people_frame(accounts: DataFrame, outcomes: DataFrame) -> DataFrame:

@@ -17,8 +17,7 @@ from klout.caching import Cache
 from klout.config import Config
 from klout.progress import step
 from klout.score import explain
-from klout.score.formula import (accounts_of_persons, classic_subscores, network_share, network_values,
-                                 person_raw)
+from klout.score.formula import accounts_of_persons, classic_subscores, network_share, network_values, person_raw
 from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_and_percentile, smoothed, target_score
 from klout.warehouse import Warehouse
 
