@@ -28,6 +28,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="sets",
                    help="override one config key, e.g. --set spark.shuffle_partitions=16 (repeatable)")
     g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="show Spark's and Ivy's own output here (default: into a log file, named at startup)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args.run(None, cfg, args)
         from klout.session import get_spark
 
-        return args.run(get_spark(cfg), cfg, args)
+        return args.run(get_spark(cfg, verbose=args.verbose), cfg, args)
     except KloutError as e:
         print(f"klout: error: {e}", file=sys.stderr)
         return e.exit_code

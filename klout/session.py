@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,12 +56,13 @@ def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
     return settings
 
 
-def get_spark(cfg: Config):
+def get_spark(cfg: Config, verbose: bool = False):
     """Build (or reuse) the SparkSession for `cfg`.
 
     Under spark-submit every setting the submit already has is left alone; we only fill in what is missing
     (Delta extensions, UTC, shuffle partitions). In local mode we launch the JVM with the Delta jar from
-    `spark.delta_package`, resolved from Maven Central (or ~/.m2) by Spark's resolver.
+    `spark.delta_package`, resolved from Maven Central (or ~/.m2) by Spark's resolver; the JVM's own output (Ivy's
+    resolution report, Spark's log) goes to `jvm_log_path()` unless `verbose`.
     """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
@@ -70,7 +74,8 @@ def get_spark(cfg: Config):
         if existing is not None and existing.contains(key):
             continue
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _jvm_output_to(None if verbose or submitted else jvm_log_path()):
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
     ckpt = checkpoint_dir(cfg)
     if not is_uri(ckpt):
@@ -96,3 +101,40 @@ def run_checkpoint_dir(spark, cfg: Config, name: str) -> Iterator[str]:
         hpath = jvm.org.apache.hadoop.fs.Path(path)
         hpath.getFileSystem(sc._jsc.hadoopConfiguration()).delete(hpath, True)
         sc.setCheckpointDir(base)
+
+
+def jvm_log_path() -> str:
+    """Where a JVM that klout launches writes its own output: one file per user in the temp directory."""
+    return os.path.join(tempfile.gettempdir(), f"klout-spark-{os.getuid() if hasattr(os, 'getuid') else 0}.log")
+
+
+@contextmanager
+def _jvm_output_to(path: str | None) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at `path` (appending) while the JVM is launched, so it inherits them, then
+    give Python its own back: Spark's and Ivy's noise lands in the file, klout's progress stays on the terminal.
+    On a failed launch the file's last lines are logged. None: leave the descriptors alone."""
+    if path is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.write(fd, f"\n==== klout pid {os.getpid()} launches Spark at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
+    saved = (os.dup(1), os.dup(2))
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    except BaseException:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        with open(path, errors="replace") as f:
+            tail = f.readlines()[-30:]
+        log.error("Spark did not start; the end of its output (%s):\n%s", path, "".join(tail).rstrip())
+        raise
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for d in (*saved, fd):
+            os.close(d)
+    log.info("Spark's own output goes to %s (--verbose shows it here)", path)

@@ -102,12 +102,22 @@ def smoothed(target: Column, previous: Column, cfg: ScoreConfig) -> Column:
 def rank_and_percentile(scores: DataFrame) -> DataFrame:
     """`scores` (person_id, score, ...) plus `rank` (1 = highest, ties share it) and `percentile` (share below).
 
-    Counts per distinct score (at most 99 × 10^SCORE_DECIMALS rows, whatever the population) are ordered in one
-    small window; the people themselves are never sorted."""
-    counts = scores.groupBy("score").agg(F.count(F.lit(1)).alias("_n"))
-    higher = F.coalesce(F.sum("_n").over(Window.orderBy(F.desc("score"))
-                                         .rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
-    total = F.sum("_n").over(Window.partitionBy())
-    table = counts.select("score", (higher + 1).cast("long").alias("rank"),
-                          ((total - higher - F.col("_n")) / total).alias("percentile"))
-    return scores.join(F.broadcast(table), "score")
+    Works on the counts per distinct score (at most 99 × 10^SCORE_DECIMALS rows, whatever the population), never
+    on the people: the persons above a score are those above it in its whole-point band (a window per band) plus
+    those in every higher band (a join of the at most 100 band totals), so no window spans the whole table."""
+    band = F.floor("score").cast("int")
+    counts = scores.groupBy("score").agg(F.count(F.lit(1)).alias("_n")).withColumn("_band", band)
+    above_in_band = F.coalesce(
+        F.sum("_n").over(Window.partitionBy("_band").orderBy(F.desc("score"))
+                         .rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
+    bands = counts.groupBy("_band").agg(F.sum("_n").alias("_band_n"))
+    higher_bands = (bands.alias("b").join(bands.alias("h"), F.col("h._band") > F.col("b._band"), "left")
+                    .groupBy(F.col("b._band").alias("_band"))
+                    .agg(F.coalesce(F.sum("h._band_n"), F.lit(0)).alias("_above_bands")))
+    total = bands.agg(F.sum("_band_n").alias("_total"))
+    higher = F.col("_above_in_band") + F.col("_above_bands")
+    table = (counts.withColumn("_above_in_band", above_in_band)
+             .join(higher_bands, "_band", "inner").crossJoin(total)
+             .select("score", (higher + 1).cast("long").alias("rank"),
+                     ((F.col("_total") - higher - F.col("_n")) / F.col("_total")).alias("percentile")))
+    return scores.join(F.broadcast(table), "score", "inner")
