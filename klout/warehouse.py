@@ -114,9 +114,10 @@ class BoundTable:
 
     def version(self) -> int:
         """The current Delta version; -1 when the table does not exist."""
-        if not self.exists():
+        try:
+            return int(self.history(1).select("version").first()[0])
+        except AnalysisException:
             return -1
-        return int(self.history(1).select("version").first()[0])
 
     def history(self, limit: int | None = None) -> DataFrame:
         """Delta's DESCRIBE HISTORY, newest first (`limit` commits)."""

@@ -11,7 +11,7 @@ environment of the Airflow worker:
 Each date is one task: `klout daily --date {{ ds }} --run-id {{ run_id }}`. klout skips a date that already succeeded
 with the same inputs and config, so a retry or a cleared task resumes safely. Exit codes decide the retry: 3 (the
 day's input has not landed yet) and 5 (a concurrent run) and any crash are retried; 2 (bad usage or config) and 4 (a
-data-quality gate stopped the publish) fail at once for a person to look at (see the README's exit codes).
+data-quality gate stopped the publish) fail at once for a person to look at (see docs/operations.md, exit codes).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ install_stamp="$VENV/.klout-install"
 want="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ "$(cat "$install_stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing klout and its pinned dependencies into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,bench]"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,bench,dev]"
   echo "$want" > "$install_stamp"
 fi
 
