@@ -1,4 +1,5 @@
-"""spark-submit entry point for `klout generate`: `spark-submit jobs/generate.py [options]` (see `klout generate --help`)."""
+"""spark-submit entry point for `klout generate`: `spark-submit jobs/generate.py [options]`
+(see `klout generate --help`)."""
 
 import sys
 

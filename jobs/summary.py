@@ -1,4 +1,5 @@
-"""spark-submit entry point for `klout summary`: `spark-submit jobs/summary.py [options]` (see `klout summary --help`)."""
+"""spark-submit entry point for `klout summary`: `spark-submit jobs/summary.py [options]`
+(see `klout summary --help`)."""
 
 import sys
 

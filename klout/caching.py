@@ -17,7 +17,7 @@ class Cache:
         self._frames.append(df)
         return df
 
-    def __enter__(self) -> "Cache":
+    def __enter__(self) -> Cache:
         return self
 
     def __exit__(self, *exc: object) -> None:

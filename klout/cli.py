@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import sys
 import tempfile
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import yaml
 

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import importlib.resources
+import itertools
 import json
 import os
 import types
@@ -18,17 +19,21 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from klout.errors import ConfigError
 from klout.paths import resolved
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from 3.11 only; the floor is 3.10
 
-def spec(**bounds: Any):
-    """A required dataclass field with numeric bounds (`ge`, `gt`, `le`, `lt`) that the loader checks."""
-    return field(metadata={"bounds": bounds})
+
+def limits(**bounds: float) -> dict[str, dict[str, float]]:
+    """Metadata for a required dataclass field with numeric bounds (`ge`, `gt`, `le`, `lt`) that the loader checks:
+    `field(metadata=limits(ge=1))`. A plain `field()` call, so type checkers see a field without a default."""
+    return {"bounds": bounds}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -41,11 +46,11 @@ class SparkConfig:
     app_name: str
     master: str
     driver_memory: str
-    shuffle_partitions: int = spec(ge=1)
+    shuffle_partitions: int = field(metadata=limits(ge=1))
     delta_package: str
-    delta_snapshot_partitions: int = spec(ge=1)
+    delta_snapshot_partitions: int = field(metadata=limits(ge=1))
     ui_enabled: bool
-    checkpoint_dir: Optional[str]
+    checkpoint_dir: str | None
     log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"]
     conf: Mapping[str, str]
 
@@ -63,9 +68,9 @@ class KloutOpendataConfig:
 
 @dataclass(frozen=True)
 class IngestConfig:
-    max_future_seconds: int = spec(ge=0)
-    epoch_millis_threshold: float = spec(gt=0)
-    event_id_hash_chars: int = spec(ge=16, le=64)
+    max_future_seconds: int = field(metadata=limits(ge=0))
+    epoch_millis_threshold: float = field(metadata=limits(gt=0))
+    event_id_hash_chars: int = field(metadata=limits(ge=16, le=64))
     higgs: HiggsConfig
     klout_opendata: KloutOpendataConfig
 
@@ -73,21 +78,21 @@ class IngestConfig:
 @dataclass(frozen=True)
 class SelectivityConfig:
     enabled: bool
-    free_reactions_per_day: int = spec(ge=1)
-    exponent: float = spec(gt=0.0)
+    free_reactions_per_day: int = field(metadata=limits(ge=1))
+    exponent: float = field(metadata=limits(gt=0.0))
 
 
 @dataclass(frozen=True)
 class PairCapConfig:
     enabled: bool
-    max_reactions_per_day: int = spec(ge=1)
+    max_reactions_per_day: int = field(metadata=limits(ge=1))
 
 
 @dataclass(frozen=True)
 class RingConfig:
     enabled: bool
-    min_reciprocal_share: float = spec(ge=0.0, lt=1.0)
-    floor: float = spec(ge=0.0, le=1.0)
+    min_reciprocal_share: float = field(metadata=limits(ge=0.0, lt=1.0))
+    floor: float = field(metadata=limits(ge=0.0, le=1.0))
 
 
 @dataclass(frozen=True)
@@ -100,46 +105,46 @@ class AntiGamingConfig:
 
 @dataclass(frozen=True)
 class FeaturesConfig:
-    window_days: int = spec(ge=1, le=3650)
-    half_life_days: float = spec(gt=0.0)
-    unknown_content_weight: float = spec(ge=0.0)
-    default_reactor_influence: float = spec(gt=0.0)
-    title_seniority: Mapping[str, float] = spec(ge=0.0)
+    window_days: int = field(metadata=limits(ge=1, le=3650))
+    half_life_days: float = field(metadata=limits(gt=0.0))
+    unknown_content_weight: float = field(metadata=limits(ge=0.0))
+    default_reactor_influence: float = field(metadata=limits(gt=0.0))
+    title_seniority: Mapping[str, float] = field(metadata=limits(ge=0.0))
     anti_gaming: AntiGamingConfig
 
 
 @dataclass(frozen=True)
 class PriorConfig:
-    base: float = spec(gt=0.0)
-    log_followers: float = spec(ge=0.0)
-    log_lists: float = spec(ge=0.0)
-    verified: float = spec(ge=0.0)
-    external_authority: float = spec(ge=0.0)
-    title_seniority: float = spec(ge=0.0)
-    account_age_years: float = spec(ge=0.0)
+    base: float = field(metadata=limits(gt=0.0))
+    log_followers: float = field(metadata=limits(ge=0.0))
+    log_lists: float = field(metadata=limits(ge=0.0))
+    verified: float = field(metadata=limits(ge=0.0))
+    external_authority: float = field(metadata=limits(ge=0.0))
+    title_seniority: float = field(metadata=limits(ge=0.0))
+    account_age_years: float = field(metadata=limits(ge=0.0))
 
 
 @dataclass(frozen=True)
 class GraphConfig:
-    damping: float = spec(ge=0.0, lt=1.0)
-    tolerance: float = spec(ge=0.0)
-    max_iterations: int = spec(ge=1, le=1000)
-    checkpoint_every: int = spec(ge=1)
-    attention_floor: float = spec(gt=0.0)
-    attention_quantile: float = spec(ge=0.0, lt=1.0)
+    damping: float = field(metadata=limits(ge=0.0, lt=1.0))
+    tolerance: float = field(metadata=limits(ge=0.0))
+    max_iterations: int = field(metadata=limits(ge=1, le=1000))
+    checkpoint_every: int = field(metadata=limits(ge=1))
+    attention_floor: float = field(metadata=limits(gt=0.0))
+    attention_quantile: float = field(metadata=limits(ge=0.0, lt=1.0))
     warm_start: bool
-    top_reactors: int = spec(ge=0, le=100)
+    top_reactors: int = field(metadata=limits(ge=0, le=100))
     prior: PriorConfig
 
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    combine_power: float = spec(ge=1.0)
-    smoothing: float = spec(gt=0.0, le=1.0)
-    quantile_grid: int = spec(ge=10, le=100_000)
-    quantile_accuracy: int = spec(ge=100)
-    target: Mapping[str, float] = spec(ge=1.0, le=100.0)
-    explain_top: int = spec(ge=1, le=100)
+    combine_power: float = field(metadata=limits(ge=1.0))
+    smoothing: float = field(metadata=limits(gt=0.0, le=1.0))
+    quantile_grid: int = field(metadata=limits(ge=10, le=100_000))
+    quantile_accuracy: int = field(metadata=limits(ge=100))
+    target: Mapping[str, float] = field(metadata=limits(ge=1.0, le=100.0))
+    explain_top: int = field(metadata=limits(ge=1, le=100))
 
     def __post_init__(self) -> None:
         """`target` must map percentiles 0 and 1 (and any in between) to strictly increasing scores."""
@@ -151,7 +156,7 @@ class ScoreConfig:
         if not points or points[0][0] != 0.0 or points[-1][0] != 1.0:
             raise ConfigError(f"score.target: must map percentile 0.0 and 1.0 (and any in between); got "
                               f"{', '.join(self.target)}")
-        for (p0, s0), (p1, s1) in zip(points, points[1:]):
+        for (p0, s0), (p1, s1) in itertools.pairwise(points):
             if not s1 > s0:
                 raise ConfigError(f"score.target.{p1} = {s1!r}: scores must increase with the percentile "
                                   f"(score.target.{p0} = {s0!r})")
@@ -164,64 +169,64 @@ class ScoreConfig:
 @dataclass(frozen=True)
 class MaintenanceConfig:
     optimize: bool
-    vacuum_retention_hours: float = spec(ge=0.0)
+    vacuum_retention_hours: float = field(metadata=limits(ge=0.0))
 
 
 @dataclass(frozen=True)
 class QualityConfig:
     enforce: bool
-    max_quarantine_share: float = spec(ge=0.0, le=1.0)
-    max_volume_drop: float = spec(ge=0.0, le=1.0)
-    volume_trailing_days: int = spec(ge=1, le=366)
-    max_score_drift: float = spec(ge=0.0)
-    jump_points: float = spec(ge=0.0, le=99.0)
-    max_jump_share: float = spec(ge=0.0, le=1.0)
+    max_quarantine_share: float = field(metadata=limits(ge=0.0, le=1.0))
+    max_volume_drop: float = field(metadata=limits(ge=0.0, le=1.0))
+    volume_trailing_days: int = field(metadata=limits(ge=1, le=366))
+    max_score_drift: float = field(metadata=limits(ge=0.0))
+    jump_points: float = field(metadata=limits(ge=0.0, le=99.0))
+    max_jump_share: float = field(metadata=limits(ge=0.0, le=1.0))
 
 
 @dataclass(frozen=True)
 class SynthNetworkConfig:
-    account_probability: float = spec(ge=0.0, le=1.0)
-    activity_share: float = spec(gt=0.0)
-    actions: Mapping[str, float] = spec(ge=0.0)
+    account_probability: float = field(metadata=limits(ge=0.0, le=1.0))
+    activity_share: float = field(metadata=limits(gt=0.0))
+    actions: Mapping[str, float] = field(metadata=limits(ge=0.0))
 
 
 @dataclass(frozen=True)
 class SynthConfig:
     seed: int
-    people: int = spec(ge=10)
-    days: int = spec(ge=1)
+    people: int = field(metadata=limits(ge=10))
+    days: int = field(metadata=limits(ge=1))
     start_date: dt.date
-    interactions_per_day: int = spec(ge=1)
-    communities: int = spec(ge=1)
-    community_affinity: float = spec(ge=0.0, le=1.0)
-    influence_alpha: float = spec(gt=0.0)
-    activity_alpha: float = spec(gt=0.0)
-    celebrities: int = spec(ge=0)
-    celebrity_boost: float = spec(ge=1.0)
-    bot_share: float = spec(ge=0.0, lt=1.0)
-    ring_size: int = spec(ge=2)
-    ring_reactions_per_bot_per_day: int = spec(ge=0)
-    bought_followers: int = spec(ge=0)
-    link_probability: float = spec(ge=0.0, le=1.0)
-    followers_per_influence: float = spec(gt=0.0)
-    posts_per_day: float = spec(gt=0.0)
-    content_types: Mapping[str, float] = spec(ge=0.0)
+    interactions_per_day: int = field(metadata=limits(ge=1))
+    communities: int = field(metadata=limits(ge=1))
+    community_affinity: float = field(metadata=limits(ge=0.0, le=1.0))
+    influence_alpha: float = field(metadata=limits(gt=0.0))
+    activity_alpha: float = field(metadata=limits(gt=0.0))
+    celebrities: int = field(metadata=limits(ge=0))
+    celebrity_boost: float = field(metadata=limits(ge=1.0))
+    bot_share: float = field(metadata=limits(ge=0.0, lt=1.0))
+    ring_size: int = field(metadata=limits(ge=2))
+    ring_reactions_per_bot_per_day: int = field(metadata=limits(ge=0))
+    bought_followers: int = field(metadata=limits(ge=0))
+    link_probability: float = field(metadata=limits(ge=0.0, le=1.0))
+    followers_per_influence: float = field(metadata=limits(gt=0.0))
+    posts_per_day: float = field(metadata=limits(gt=0.0))
+    content_types: Mapping[str, float] = field(metadata=limits(ge=0.0))
     networks: Mapping[str, SynthNetworkConfig]
-    partitions: int = spec(ge=0)
-    slot_resolution: float = spec(gt=0.0)
-    elite_share: float = spec(ge=0.0, le=1.0)
-    elite_affinity: float = spec(ge=0.0, le=1.0)
-    follower_sigma: float = spec(ge=0.0)
+    partitions: int = field(metadata=limits(ge=0))
+    slot_resolution: float = field(metadata=limits(gt=0.0))
+    elite_share: float = field(metadata=limits(ge=0.0, le=1.0))
+    elite_affinity: float = field(metadata=limits(ge=0.0, le=1.0))
+    follower_sigma: float = field(metadata=limits(ge=0.0))
 
 
 @dataclass(frozen=True)
 class Config:
     warehouse: str
     spark: SparkConfig
-    networks: Mapping[str, float] = spec(ge=0.0)
-    actions: Mapping[str, float] = spec(ge=0.0)
+    networks: Mapping[str, float] = field(metadata=limits(ge=0.0))
+    actions: Mapping[str, float] = field(metadata=limits(ge=0.0))
     action_aliases: Mapping[str, str]
-    content_types: Mapping[str, float] = spec(ge=0.0)
+    content_types: Mapping[str, float] = field(metadata=limits(ge=0.0))
     ingest: IngestConfig
     features: FeaturesConfig
     graph: GraphConfig
@@ -279,7 +284,7 @@ CONF_DIR_ENV = "KLOUT_CONF_DIR"
 PACKAGED_CONF = "_conf"
 
 
-def default_conf_dir() -> Path:
+def default_conf_dir() -> Traversable:
     """Where `default.yaml` lives: $KLOUT_CONF_DIR, else the checkout's `conf/`, else the copy inside a built
     package (a wheel or a `--py-files` zip on a cluster, no checkout there; read in place, even from a zip), else
     `./conf`."""
@@ -306,7 +311,7 @@ def load_config(files: list[str] | tuple[str, ...] = (), sets: list[str] | tuple
     return build(Config, merged, "")
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Traversable) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -407,7 +412,7 @@ def build(tp: Any, value: Any, path: str, bounds: dict | None = None) -> Any:
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
         return None if value is None else build(_unwrap_optional(tp), value, path, bounds)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a dataclass itself, never an instance of one
         if not isinstance(value, dict):
             raise ConfigError(f"{where} = {value!r}: must be {_describe(tp)}")
         fields = {f.name: f for f in dataclasses.fields(tp)}
@@ -445,9 +450,10 @@ def build(tp: Any, value: Any, path: str, bounds: dict | None = None) -> Any:
                               + (f" {_bounds_text(bounds)}" if bounds else ""))
         value = tp(value)
         ops = {"ge": value.__ge__, "gt": value.__gt__, "le": value.__le__, "lt": value.__lt__}
-        for op, limit in (bounds or {}).items():
+        checks = bounds or {}
+        for op, limit in checks.items():
             if not ops[op](limit):
-                raise ConfigError(f"{where} = {value!r}: out of range; must be {_describe(tp)} {_bounds_text(bounds)}")
+                raise ConfigError(f"{where} = {value!r}: out of range; must be {_describe(tp)} {_bounds_text(checks)}")
         return value
     if tp is str:
         if not isinstance(value, str) or value == "":

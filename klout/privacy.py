@@ -241,11 +241,14 @@ def _window_days(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str
     state = wh[tables.FEATURE_STATE].try_read()
     if state is None:
         return []
-    last = state.agg(F.max("date")).first()[0]
+    latest = state.agg(F.max("date")).first()
+    assert latest is not None  # a global aggregate: always exactly one row
+    last = latest[0]
     if last is None:
         return []
     first = first_day(last, cfg.features)
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
+    sources: tuple[tuple[tables.Table, str, Column], ...]
     if in_bronze:
         sources = ((tables.INTERACTIONS, "event_date", on("network", "actor_id") | on("network", "target_id")),)
     else:

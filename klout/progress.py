@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 log = logging.getLogger("klout")
 
@@ -15,7 +15,7 @@ class _Stderr(logging.StreamHandler):
     """A handler writing to whatever sys.stderr is at the time (it may be replaced, e.g. by test capture)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter

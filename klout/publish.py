@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
@@ -29,7 +30,7 @@ def top(spark: SparkSession, cfg, run_date: dt.date, n: int, network: str | None
     if network is not None:
         scores = (scores.withColumn("network_score", F.col("network_scores")[network])
                   .where(F.col("network_score").isNotNull()))
-        order = [F.desc("network_score"), F.desc("score"), "person_id"]
+        order: list[Column | str] = [F.desc("network_score"), F.desc("score"), "person_id"]
     else:
         order = [F.desc("score"), "person_id"]
     cols = ["rank", "person_id", "score", *(["network_score"] if network else []), "change_1d", "true_reach",
@@ -43,7 +44,7 @@ def explanation(spark: SparkSession, cfg, run_date: dt.date, person_id: str | No
     InputError when there is none."""
     wh = Warehouse(spark, cfg)
     if person_id is None:
-        at_rank = day_scores(spark, cfg, run_date).where(F.col("rank") == rank).orderBy("person_id").limit(1)
+        at_rank = day_scores(spark, cfg, run_date).where(F.col("rank") == F.lit(rank)).orderBy("person_id").limit(1)
         found = at_rank.select("person_id").collect()
         if not found:
             raise InputError(f"no person at rank {rank} on {run_date}")

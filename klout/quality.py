@@ -108,16 +108,15 @@ def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[Gat
     }  # at most trailing_days + 1 rows
     quarantined = 0
     if wh[tables.QUARANTINE].exists():
-        quarantined = (
-            (
-                wh[tables.QUARANTINE]
-                .read()
-                .where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
-                .agg(F.sum("occurrences"))
-                .first()[0]
-            )
-            or 0
+        total = (
+            wh[tables.QUARANTINE]
+            .read()
+            .where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
+            .agg(F.sum("occurrences"))
+            .first()
         )
+        assert total is not None  # a global aggregate: always exactly one row
+        quarantined = total[0] or 0
     loaded = per_day.pop(run_date, 0)
     return [quarantine_share(loaded, int(quarantined), q), volume_drop(loaded, list(per_day.values()), q)]
 
@@ -138,14 +137,16 @@ def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> l
              .agg(F.count(F.lit(1)).alias("compared"),
                   F.count_if(F.abs(F.col("score") - F.col("_before")) > F.lit(q.jump_points)).alias("jumped"))
              .first())
-    return [score_drift(histogram(scores), histogram(previous), q), score_jumps(moved["jumped"], moved["compared"], q)]
+    assert moved is not None  # a global aggregate: always exactly one row
+    return [score_drift(histogram(scores), histogram(previous), q),
+            score_jumps(moved["jumped"], moved["compared"], q)]
 
 
-# ---- recording and enforcing ------------------------------------------------------------------------------------------
+# ---- recording and enforcing -----------------------------------------------------------------------------------------
 
 def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult]) -> None:
-    """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise QualityGateError naming
-    every failed gate (nothing of the run date has been published yet)."""
+    """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise
+    QualityGateError naming every failed gate (nothing of the run date has been published yet)."""
     wh = Warehouse(spark, cfg)
     now = now_utc()
     rows = [(run_date, r.gate, RUN_ID.get(), now, r.value, float(r.threshold), r.passed, r.detail) for r in results]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
+    DataType,
     DateType,
     DoubleType,
     IntegerType,
@@ -21,7 +22,7 @@ from pyspark.sql.types import (
 )
 
 
-def _schema(*fields: tuple[str, object, bool]) -> StructType:
+def _schema(*fields: tuple[str, DataType, bool]) -> StructType:
     return StructType([StructField(name, dtype, nullable) for name, dtype, nullable in fields])
 
 

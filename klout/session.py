@@ -8,9 +8,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from klout.config import Config
 from klout.paths import is_uri, joined

@@ -109,15 +109,19 @@ class BoundTable:
         if df is None:
             return None
         rows = df.where(F.col("date") < F.lit(date))
-        last = rows.agg(F.max("date")).first()[0]
+        latest = rows.agg(F.max("date")).first()
+        assert latest is not None  # a global aggregate: always exactly one row
+        last = latest[0]
         return None if last is None else rows.where(F.col("date") == F.lit(last)).drop("date")
 
     def version(self) -> int:
         """The current Delta version; -1 when the table does not exist."""
         try:
-            return int(self.history(1).select("version").first()[0])
+            newest = self.history(1).select("version").first()
         except AnalysisException:
             return -1
+        assert newest is not None  # a Delta table has at least its creating commit
+        return int(newest[0])
 
     def history(self, limit: int | None = None) -> DataFrame:
         """Delta's DESCRIBE HISTORY, newest first (`limit` commits)."""
@@ -204,7 +208,9 @@ class BoundTable:
 
     def optimize(self) -> dict[str, int]:
         """OPTIMIZE (compact small files); returns the files removed and added."""
-        metrics = self.spark.sql(f"OPTIMIZE {self._sql_name}").first()["metrics"]
+        result = self.spark.sql(f"OPTIMIZE {self._sql_name}").first()
+        assert result is not None  # OPTIMIZE returns one row: the path and its metrics
+        metrics = result["metrics"]
         return {"files_compacted": int(metrics["numFilesRemoved"]), "files_written": int(metrics["numFilesAdded"])}
 
     def vacuum(self, retention_hours: float) -> int:

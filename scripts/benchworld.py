@@ -8,9 +8,9 @@ import datetime as dt
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from klout.config import Config, load_config
 from klout.ingest.run import ingest

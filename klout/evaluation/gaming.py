@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
+from klout.errors import InputError
 from klout.ingest.run import ingest
 from klout.persons import with_person_id
 from klout.pipeline import run_daily
@@ -67,8 +68,13 @@ def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> C
     """The celebrity and two ordinary accounts, from the influence of `day` (before the tricks)."""
     wh = Warehouse(spark, cfg)
     influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(day, "graph").where(F.col("network") == network)
-    celebrity = influence.orderBy(F.desc("influence"), "account_id").first()["account_id"]
-    median = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()[0]
+    top = influence.orderBy(F.desc("influence"), "account_id").first()
+    if top is None:
+        raise InputError(f"no {network} influence on {day} to pick the cast from")
+    celebrity = top["account_id"]
+    mid = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()
+    assert mid is not None  # a global aggregate: always exactly one row
+    median = mid[0]
     profiled = wh[tables.PROFILES_LATEST].read().where(F.col("network") == network) \
         .select(F.col("user_id").alias("account_id"))
     ordinary = (influence.where(F.col("influence") >= median).join(profiled, "account_id")
@@ -141,9 +147,14 @@ class Day:
                                            "network string, account_id string")
         return with_person_id(frame, self.identities, user_id="account_id").select("person_id").distinct()
 
-    def score(self, scores: DataFrame, account: str) -> float | None:
-        """The account's person's target_score in `scores` (None: not scored)."""
-        return self.persons(account).join(scores, "person_id").agg(F.max("target_score")).first()[0]
+    def score(self, scores: DataFrame, account: str) -> float:
+        """The account's person's target_score in `scores`; every account of the cast is scored, so an unscored one
+        is an error."""
+        row = self.persons(account).join(scores, "person_id").agg(F.max("target_score")).first()
+        assert row is not None  # a global aggregate: always exactly one row
+        if row[0] is None:
+            raise RuntimeError(f"{self.cast.network}:{account} is not scored in the gaming experiment")
+        return row[0]
 
     def planted(self) -> DataFrame:
         """The persons of every new account the tricks made."""
@@ -157,8 +168,10 @@ def bot_ring_effect(d: Day, features: DataFrame) -> Effect:
     scored = d.after.join(people, "person_id")
     r = scored.join(d.persons(*ring_accounts()), "person_id") \
         .agg(F.max("target_score"), F.min("reactions"), F.count(F.lit(1))).first()
+    assert r is not None  # a global aggregate: always exactly one row
     peers = scored.where(F.col("reactions") >= r[1]).join(d.planted(), "person_id", "left_anti")
     p = peers.agg(F.percentile_approx("target_score", 0.5, 10_000), F.count(F.lit(1))).first()
+    assert p is not None  # a global aggregate: always exactly one row
     return Effect("bot ring", f"bot ring: {r[2]} new accounts retweeting each other {RING_REPEATS} times a day "
                   f"({r[1]:.0f} reactions each) score at most {r[0]:.2f}; the {p[1]:,} other people with at least "
                   f"as many reactions in the window have a median score of {p[0]:.2f}.",

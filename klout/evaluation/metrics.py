@@ -37,7 +37,9 @@ def spearman_with(df: DataFrame, predictors: tuple[str, ...], outcome: str) -> d
     cols = [*predictors, outcome]
     vec = VectorAssembler(inputCols=cols, outputCol="_v").transform(
         df.select(*[F.col(c).cast("double") for c in cols]))
-    matrix = Correlation.corr(vec, "_v", "spearman").first()[0]
+    corr = Correlation.corr(vec, "_v", "spearman").first()
+    assert corr is not None  # Correlation.corr returns one row, the matrix
+    matrix = corr[0]
     values = {p: float(matrix[i, len(predictors)]) for i, p in enumerate(predictors)}
     return {p: None if math.isnan(v) else v for p, v in values.items()}
 

@@ -77,7 +77,7 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
              f"{int(c['future_reactions'] or 0):,} reactions in the {days(ev.horizon)} after.", ""]
     for target, qs in ev.results.items():
         best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
-        mark = lambda q, m: (f"**{_fmt(getattr(q, m))}**" if getattr(q, m) is not None  # noqa: E731
+        mark = lambda q, m, best=best: (f"**{_fmt(getattr(q, m))}**" if getattr(q, m) is not None  # noqa: E731
                              and getattr(q, m) == best[m] else _fmt(getattr(q, m)))
         lines += [f"## {TITLES[target].format(horizon=days(ev.horizon), date=ev.run_date)}", "",
                   f"{qs[0].persons:,} compared; best of each column in bold; n/a: undefined (the predictor is "

@@ -49,9 +49,11 @@ def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, 
     people = people_frame(accounts, outcomes).cache()
     try:
         results = {"future_reactions": agreement(people, "person_id", PREDICTORS, "future_reactions", k)}
-        counts = people.agg(F.count(F.lit(1)).alias("persons"),
+        totals = people.agg(F.count(F.lit(1)).alias("persons"),
                             F.count_if(F.col("future_reactions") > 0).alias("reacted_to"),
-                            F.sum("future_reactions").alias("future_reactions")).first().asDict()
+                            F.sum("future_reactions").alias("future_reactions")).first()
+        assert totals is not None  # a global aggregate: always exactly one row
+        counts = totals.asDict()
         bins = score_bins(people)
         if truth is not None:
             results["hidden_influence"] = agreement(truth_frame(accounts, truth["people"], truth["accounts"]),

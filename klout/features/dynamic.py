@@ -133,5 +133,6 @@ def _total(parts: list[DataFrame]) -> DataFrame:
 def wide(state: DataFrame, cfg: Config) -> DataFrame:
     """The long state pivoted to one row per (network, account_id) with a column per metric (0 when absent)."""
     names = metric_names(cfg)
-    pivoted = state.groupBy("network", "account_id").pivot("metric", names).agg(F.first("value"))
+    values: list[bool | float | int | str] = list(names)  # pivot takes a List[LiteralType]; list is invariant
+    pivoted = state.groupBy("network", "account_id").pivot("metric", values).agg(F.first("value"))
     return pivoted.fillna(0.0, subset=names)

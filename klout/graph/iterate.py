@@ -89,6 +89,7 @@ def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg
         new = new.checkpoint(eager=True) if reliable else new.localCheckpoint(eager=True)
         stats = new.agg(F.max(relative_change()).alias("change"),
                         F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved")).first()
+        assert stats is not None  # a global aggregate: always exactly one row
         state = new
         change = float(stats["change"] or 0.0)
         seconds.append(time.monotonic() - t0)

@@ -8,7 +8,7 @@ Opted-out accounts (`klout.privacy`) are dropped from the window's edges and the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window

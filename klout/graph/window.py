@@ -51,5 +51,9 @@ def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
 def attention_floor(out: DataFrame, cfg: Config) -> float:
     """The floor of the share's denominator: the configured quantile of reactors' attention, at least the minimum."""
     g = cfg.graph
-    q = out.agg(F.percentile_approx("_out", g.attention_quantile, 10_000)).first()[0] if g.attention_quantile else None
+    q = None
+    if g.attention_quantile:
+        row = out.agg(F.percentile_approx("_out", g.attention_quantile, 10_000)).first()
+        assert row is not None  # a global aggregate: always exactly one row
+        q = row[0]
     return max(float(g.attention_floor), float(q or 0.0))

@@ -79,6 +79,7 @@ def _exists(spark: SparkSession, path: str) -> bool:
     if not is_uri(path):
         return Path(path).exists()
     jvm = spark.sparkContext._jvm
+    assert jvm is not None  # set for as long as the SparkContext is alive
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hpath)
 
@@ -131,7 +132,8 @@ def _parquet(spark: SparkSession, path: str, columns: tuple[str, ...], required:
     kept = [c for c in columns if c in df.columns]
     as_text = {c: F.col(c).cast("string") for c in kept}
     df = df.select(*[as_text[c].alias(c) for c in kept],
-                   F.to_json(F.struct(*[F.col(c) for c in kept]), _KEEP_NULLS).alias("raw"), F.lit(False).alias("malformed"))
+                   F.to_json(F.struct(*[F.col(c) for c in kept]), _KEEP_NULLS).alias("raw"),
+                   F.lit(False).alias("malformed"))
     return _fill_missing(df, columns)
 
 

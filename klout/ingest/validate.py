@@ -7,7 +7,7 @@ Each function here is a pure DataFrame transform: reader output in, the kind's t
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -49,10 +49,12 @@ def parse_timestamp(c: Column, millis_threshold: float) -> Column:
 
 
 def first_reason(checks: Iterable[tuple[Column, str]]) -> Column:
-    """The reason of the first check that holds, else null."""
-    out = None
+    """The reason of the first check that holds, else null. Needs at least one check."""
+    out: Column | None = None
     for cond, reason in checks:
         out = F.when(cond, F.lit(reason)) if out is None else out.when(cond, F.lit(reason))
+    if out is None:
+        raise ValueError("first_reason: no checks given")
     return out
 
 

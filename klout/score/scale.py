@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from pyspark.ml.feature import Bucketizer
@@ -41,12 +42,13 @@ def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[
     probs = quantile_probabilities(cfg)
     row = df.agg(F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"),
                  F.count(F.lit(1)).alias("n")).first()
+    assert row is not None  # a global aggregate: always exactly one row
     if not row["n"]:
         return []
     n, qs = row["n"], [float(v) for v in row["q"]]
     points: list[tuple[float, float]] = []
     previous = 0.0  # the last probability whose quantile was the previous distinct value
-    for prob, v in zip(probs, qs):
+    for prob, v in zip(probs, qs, strict=True):  # percentile_approx: one value per probability
         if not points or v > points[-1][0]:
             points.append((v, _share_below(previous, prob, n) if points else 0.0))
         previous = prob
@@ -87,7 +89,7 @@ def target_score(pct: Column, cfg: ScoreConfig) -> Column:
     """The percentile mapped through the `score.target` anchors: piecewise linear, 1–100."""
     anchors = cfg.anchors()
     expr = F.lit(anchors[-1][1])
-    for (p0, s0), (p1, s1) in reversed(list(zip(anchors, anchors[1:]))):
+    for (p0, s0), (p1, s1) in reversed(list(itertools.pairwise(anchors))):
         expr = F.when(pct <= F.lit(p1), F.lit(s0) + (pct - F.lit(p0)) / F.lit(p1 - p0) * F.lit(s1 - s0)) \
             .otherwise(expr)
     return F.least(F.greatest(expr, F.lit(anchors[0][1])), F.lit(anchors[-1][1]))

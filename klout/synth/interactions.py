@@ -121,11 +121,12 @@ def finish(events: DataFrame, plan: Plan) -> DataFrame:
     s, d = plan.cfg, plan.draws
     key = (F.col("kind"), F.col("eid"))
     u_action = d.uniform("action", *key)
-    action = None
+    action: Column | None = None
     for n in plan.networks:
         choice = pick(u_action, s.networks[n].actions, f"synth.networks.{n}.actions")
         action = F.when(F.col("network") == n, choice) if action is None else action.when(F.col("network") == n,
                                                                                            choice)
+    assert action is not None  # Plan.of refuses a config without networks
     n_posts = F.greatest(F.lit(1), F.floor(d.uniform("posts", "network", "target_id", "day")
                                            * (2 * s.posts_per_day) + 0.5).cast("long"))
     post_no = F.floor(d.uniform("post", *key) * n_posts).cast("long")

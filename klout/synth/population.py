@@ -47,7 +47,7 @@ class Plan:
     start_micros: int
 
     @staticmethod
-    def of(spark: SparkSession, config: Config) -> "Plan":
+    def of(spark: SparkSession, config: Config) -> Plan:
         s = config.synth
         if not s.networks:
             raise ConfigError("synth.networks: needs at least one network")
