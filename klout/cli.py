@@ -23,13 +23,28 @@ from klout.progress import setup_logging
 
 def _common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration")
-    g.add_argument("--conf", action="append", default=[], metavar="FILE",
-                   help="YAML overlay on conf/default.yaml (repeatable; later wins)")
-    g.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", dest="sets",
-                   help="override one config key, e.g. --set spark.shuffle_partitions=16 (repeatable)")
+    g.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML overlay on conf/default.yaml (repeatable; later wins)",
+    )
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        dest="sets",
+        help="override one config key, e.g. --set spark.shuffle_partitions=16 (repeatable)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-    g.add_argument("-v", "--verbose", action="store_true",
-                   help="show Spark's and Ivy's own output here (default: into a log file, named at startup)")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Spark's and Ivy's own output here (default: into a log file, named at startup)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,9 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from klout.ingest.readers import FORMATS, KINDS
 
-    p = sub.add_parser("ingest", help="load interactions, profiles or identity links into bronze Delta tables",
-                       description="Read a source, validate it, MERGE good rows into bronze and bad rows (with a "
-                                   "reason) into the quarantine table. Rerunning the same source changes nothing.")
+    p = sub.add_parser(
+        "ingest",
+        help="load interactions, profiles or identity links into bronze Delta tables",
+        description="Read a source, validate it, MERGE good rows into bronze and bad rows (with a "
+        "reason) into the quarantine table. Rerunning the same source changes nothing.",
+    )
     p.add_argument("--source", required=True, metavar="PATH", help="file or directory (local path or URI)")
     p.add_argument("--format", choices=FORMATS, help="source format (default: guessed from the name)")
     p.add_argument("--kind", choices=KINDS, default="interactions", help="what the source holds")
@@ -48,9 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_ingest)
 
-    p = sub.add_parser("generate", help="write a synthetic world (interactions, profiles, identities, truth)",
-                       description="Generate a deterministic synthetic world with Spark from the `synth` config "
-                                   "section and write it as Parquet in the canonical schemas.")
+    p = sub.add_parser(
+        "generate",
+        help="write a synthetic world (interactions, profiles, identities, truth)",
+        description="Generate a deterministic synthetic world with Spark from the `synth` config "
+        "section and write it as Parquet in the canonical schemas.",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (overwritten)")
     p.add_argument("--ingest", action="store_true", help="also ingest the world into the warehouse")
     _common(p)
@@ -60,30 +81,37 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.summary, description=command.description)
         p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
-        p.add_argument("--end", type=_date, metavar="YYYY-MM-DD",
-                       help="last run date of a range, run in order (inclusive)")
+        p.add_argument(
+            "--end", type=_date, metavar="YYYY-MM-DD", help="last run date of a range, run in order (inclusive)"
+        )
         _run_options(p, resumable=name == "daily")
         _common(p)
         p.set_defaults(run=_cmd_dates, command=name, resumable=name == "daily")
 
-    p = sub.add_parser("backfill", help="run the daily step for every date of a range, in order, resumable",
-                       description="The daily step for each date from --start to --end in order. A date that "
-                                   "already succeeded with the same inputs and config is skipped (unless --force), "
-                                   "so a failed or killed backfill is resumed by running the same command again. "
-                                   "Stops at the first failing date with its exit code.")
+    p = sub.add_parser(
+        "backfill",
+        help="run the daily step for every date of a range, in order, resumable",
+        description="The daily step for each date from --start to --end in order. A date that "
+        "already succeeded with the same inputs and config is skipped (unless --force), "
+        "so a failed or killed backfill is resumed by running the same command again. "
+        "Stops at the first failing date with its exit code.",
+    )
     p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first run date")
     p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last run date (inclusive)")
     _run_options(p, resumable=True)
     _common(p)
     p.set_defaults(run=_cmd_dates, command="daily", resumable=True)
 
-    p = sub.add_parser("evaluate", help="does the score predict influence? ours against three baselines",
-                       description="Compare each person's score on --date with the reactions their accounts receive "
-                                   "in the --horizon days after (Spearman, NDCG@k, precision@k), against log "
-                                   "followers, raw reactions in the window and unweighted PageRank computed the same "
-                                   "way; with --truth, also against a synthetic world's hidden influence. Results "
-                                   "are MERGEd into eval/evaluations; a Markdown report with a PNG plot is written "
-                                   "under <warehouse>/reports/evaluation/<date>-h<horizon>/ (or --report-dir).")
+    p = sub.add_parser(
+        "evaluate",
+        help="does the score predict influence? ours against three baselines",
+        description="Compare each person's score on --date with the reactions their accounts receive "
+        "in the --horizon days after (Spearman, NDCG@k, precision@k), against log "
+        "followers, raw reactions in the window and unweighted PageRank computed the same "
+        "way; with --truth, also against a synthetic world's hidden influence. Results "
+        "are MERGEd into eval/evaluations; a Markdown report with a PNG plot is written "
+        "under <warehouse>/reports/evaluation/<date>-h<horizon>/ (or --report-dir).",
+    )
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date of the scores")
     p.add_argument("--horizon", required=True, type=_positive, metavar="K", help="days after --date to count")
     p.add_argument("--k", type=_positive, default=100, help="top-k of NDCG and precision (default 100)")
@@ -107,39 +135,51 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_explain)
 
-    p = sub.add_parser("scores", help="write every person's score of a run date as CSV or JSON lines",
-                       description="Every published score of the date, highest first, streamed to stdout or to "
-                                   "--output (CSV with a header; network_scores as JSON text).")
+    p = sub.add_parser(
+        "scores",
+        help="write every person's score of a run date as CSV or JSON lines",
+        description="Every published score of the date, highest first, streamed to stdout or to "
+        "--output (CSV with a header; network_scores as JSON text).",
+    )
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", metavar="PATH", help="file to write (default: stdout)")
     _common(p)
     p.set_defaults(run=_cmd_scores)
 
-    p = sub.add_parser("maintain", help="compact (OPTIMIZE) and vacuum every table",
-                       description="OPTIMIZE each Delta table of the warehouse (maintenance.optimize), then VACUUM "
-                                   "it, deleting files no version of the last maintenance.vacuum_retention_hours "
-                                   "needs.")
+    p = sub.add_parser(
+        "maintain",
+        help="compact (OPTIMIZE) and vacuum every table",
+        description="OPTIMIZE each Delta table of the warehouse (maintenance.optimize), then VACUUM "
+        "it, deleting files no version of the last maintenance.vacuum_retention_hours "
+        "needs.",
+    )
     _common(p)
     p.set_defaults(run=_cmd_maintain)
 
-    p = sub.add_parser("optout", help="exclude a person or account from scoring and publishing (or --remove)",
-                       description="Record an opt-out in privacy/optouts (MERGE: repeating it changes nothing). From "
-                                   "the next run on the person's accounts get no score or explanation and their "
-                                   "reactions no longer count for anyone; the current window's per-day aggregates "
-                                   "they took part in are recomputed now.")
+    p = sub.add_parser(
+        "optout",
+        help="exclude a person or account from scoring and publishing (or --remove)",
+        description="Record an opt-out in privacy/optouts (MERGE: repeating it changes nothing). From "
+        "the next run on the person's accounts get no score or explanation and their "
+        "reactions no longer count for anyone; the current window's per-day aggregates "
+        "they took part in are recomputed now.",
+    )
     _subject_args(p)
     p.add_argument("--reason", metavar="TEXT", help="why (kept with the opt-out)")
     p.add_argument("--remove", action="store_true", help="withdraw the opt-out (an erasure's suppression stays)")
     _common(p)
     p.set_defaults(run=_cmd_optout)
 
-    p = sub.add_parser("erase", help="delete a person's (or account's) data from every table",
-                       description="Delete the accounts from every table (Delta DELETE/UPDATE, one commit per table), "
-                                   "recompute the per-day aggregates their reactions went into, drop the window "
-                                   "state from the first such day (the next run rebuilds it), keep a suppression row "
-                                   "in privacy/optouts, and VACUUM with maintenance.vacuum_retention_hours. Rerun it "
-                                   "if it was interrupted.")
+    p = sub.add_parser(
+        "erase",
+        help="delete a person's (or account's) data from every table",
+        description="Delete the accounts from every table (Delta DELETE/UPDATE, one commit per table), "
+        "recompute the per-day aggregates their reactions went into, drop the window "
+        "state from the first such day (the next run rebuilds it), keep a suppression row "
+        "in privacy/optouts, and VACUUM with maintenance.vacuum_retention_hours. Rerun it "
+        "if it was interrupted.",
+    )
     _subject_args(p)
     p.add_argument("--reason", metavar="TEXT", help="why (kept with the suppression row)")
     _common(p)
@@ -199,9 +239,11 @@ def _cmd_ingest(spark, cfg: Config, args) -> int:
     from klout.ingest.run import ingest
 
     r = ingest(spark, cfg, args.source, args.format, args.kind, args.network)
-    print(f"{r.kind} from {r.source} ({r.format}): read {r.rows_read:,}, accepted {r.accepted:,}, "
-          f"inserted {r.inserted:,}, updated {r.updated:,}, unchanged {r.unchanged:,}, "
-          f"quarantined {sum(r.quarantined.values()):,} in {r.seconds:.1f}s")
+    print(
+        f"{r.kind} from {r.source} ({r.format}): read {r.rows_read:,}, accepted {r.accepted:,}, "
+        f"inserted {r.inserted:,}, updated {r.updated:,}, unchanged {r.unchanged:,}, "
+        f"quarantined {sum(r.quarantined.values()):,} in {r.seconds:.1f}s"
+    )
     for reason, n in sorted(r.quarantined.items()):
         print(f"  quarantined {n:,}: {reason}")
     return EXIT_OK
@@ -223,11 +265,15 @@ def _cmd_generate(spark, cfg: Config, args) -> int:
 
 
 def _run_options(p: argparse.ArgumentParser, resumable: bool) -> None:
-    p.add_argument("--run-id", metavar="ID", help="id recorded in ops/run_log (default: UTC time + random suffix); "
-                                                  "an orchestrator passes its own")
+    p.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="id recorded in ops/run_log (default: UTC time + random suffix); an orchestrator passes its own",
+    )
     if resumable:
-        p.add_argument("--force", action="store_true",
-                       help="rerun dates that already succeeded with the same inputs and config")
+        p.add_argument(
+            "--force", action="store_true", help="rerun dates that already succeeded with the same inputs and config"
+        )
 
 
 def _cmd_dates(spark, cfg: Config, args) -> int:
@@ -240,10 +286,20 @@ def _cmd_dates(spark, cfg: Config, args) -> int:
         print(f"klout: error: --end {end} is before the first date {first}", file=sys.stderr)
         return EXIT_USAGE
     run_id = args.run_id or new_run_id()
-    for outcome in run_dates(spark, cfg, args.command, dates_between(first, end), run_id,
-                             resumable=args.resumable, force=getattr(args, "force", False)):
-        detail = outcome.message if outcome.status == "skipped" else \
-            ", ".join(f"{k} {_fmt(v)}" for k, v in outcome.counts.items())
+    for outcome in run_dates(
+        spark,
+        cfg,
+        args.command,
+        dates_between(first, end),
+        run_id,
+        resumable=args.resumable,
+        force=getattr(args, "force", False),
+    ):
+        detail = (
+            outcome.message
+            if outcome.status == "skipped"
+            else ", ".join(f"{k} {_fmt(v)}" for k, v in outcome.counts.items())
+        )
         print(f"{args.command} {outcome.date}: {outcome.status} ({run_id}): {detail}")
     return EXIT_OK
 
@@ -261,9 +317,15 @@ def _cmd_evaluate(spark, cfg: Config, args) -> int:
     ev, out = run_evaluate(spark, cfg, args.date, args.horizon, args.k, args.truth, args.report_dir)
     for target, qs in ev.results.items():
         print(f"{target} ({qs[0].persons:,} compared)")
-        print(format_table(("predictor", "spearman", f"ndcg@{qs[0].k}", f"precision@{qs[0].k}"),
-                           [(LABELS[q.predictor], *(_rounded(v) for v in (q.spearman, q.ndcg_at_k, q.precision_at_k)))
-                            for q in qs]))
+        print(
+            format_table(
+                ("predictor", "spearman", f"ndcg@{qs[0].k}", f"precision@{qs[0].k}"),
+                [
+                    (LABELS[q.predictor], *(_rounded(v) for v in (q.spearman, q.ndcg_at_k, q.precision_at_k)))
+                    for q in qs
+                ],
+            )
+        )
     print(f"report: {out / 'report.md'}")
     return EXIT_OK
 
@@ -292,10 +354,12 @@ def _cmd_explain(spark, cfg: Config, args) -> int:
 
     e = explanation(spark, cfg, args.date, person_id=args.person, rank=args.rank)
     print(f"{e['person_id']} on {args.date}: {e['summary']}")
-    sections = (("networks", "top_networks", ("network", "score", "share")),
-                ("actions", "top_actions", ("action", "weight", "share")),
-                ("reactors", "top_reactors", ("network", "reactor_id", "contribution")),
-                ("changes since the previous score", "network_changes", ("network", "before", "after", "delta")))
+    sections = (
+        ("networks", "top_networks", ("network", "score", "share")),
+        ("actions", "top_actions", ("action", "weight", "share")),
+        ("reactors", "top_reactors", ("network", "reactor_id", "contribution")),
+        ("changes since the previous score", "network_changes", ("network", "before", "after", "delta")),
+    )
     for title, key, cols in sections:
         if e[key]:
             print(f"\n{title}")
@@ -326,8 +390,11 @@ def _cmd_maintain(spark, cfg: Config, args) -> int:
 
 def _subject_args(p: argparse.ArgumentParser) -> None:
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--person", metavar="PERSON_ID", help="a person: every account linked to them (an unlinked "
-                                                           'account is the person "<network>:<user_id>")')
+    who.add_argument(
+        "--person",
+        metavar="PERSON_ID",
+        help='a person: every account linked to them (an unlinked account is the person "<network>:<user_id>")',
+    )
     who.add_argument("--account", metavar="NETWORK:USER_ID", help="one account")
 
 
@@ -342,8 +409,10 @@ def _cmd_optout(spark, cfg: Config, args) -> int:
 
     subject = _subject(cfg, args)
     counts = opt_out(spark, cfg, subject, args.reason, args.remove)
-    print(f"{'withdrew' if args.remove else 'opted out'} {subject.key}: " + ", ".join(
-        f"{k} {_fmt(v)}" for k, v in counts.items()))
+    print(
+        f"{'withdrew' if args.remove else 'opted out'} {subject.key}: "
+        + ", ".join(f"{k} {_fmt(v)}" for k, v in counts.items())
+    )
     return EXIT_OK
 
 
@@ -387,15 +456,19 @@ def _cmd_doctor(spark, cfg: Config, args) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         n = round_trip(spark, f"{tmp}/t")
-    print(f"ok: spark {spark.version}, master {spark.sparkContext.master}, delta read back {n} rows "
-          f"({spark.conf.get('spark.jars.packages', 'jars from spark-submit')})")
+    print(
+        f"ok: spark {spark.version}, master {spark.sparkContext.master}, delta read back {n} rows "
+        f"({spark.conf.get('spark.jars.packages', 'jars from spark-submit')})"
+    )
     return EXIT_OK
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Plain aligned text table; numbers right-aligned with thousands separators."""
+
     def cell(v: object) -> str:
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else ("" if v is None else str(v))
+
     text = [[cell(v) for v in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
     numeric = [all(isinstance(r[i], (int, float)) for r in rows) and rows for i in range(len(headers))]

@@ -151,15 +151,18 @@ class ScoreConfig:
         try:
             points = sorted((float(p), s) for p, s in self.target.items())
         except ValueError:
-            raise ConfigError(f"score.target: keys must be percentiles (numbers in [0, 1]); got "
-                              f"{', '.join(self.target)}") from None
+            raise ConfigError(
+                f"score.target: keys must be percentiles (numbers in [0, 1]); got {', '.join(self.target)}"
+            ) from None
         if not points or points[0][0] != 0.0 or points[-1][0] != 1.0:
-            raise ConfigError(f"score.target: must map percentile 0.0 and 1.0 (and any in between); got "
-                              f"{', '.join(self.target)}")
+            raise ConfigError(
+                f"score.target: must map percentile 0.0 and 1.0 (and any in between); got {', '.join(self.target)}"
+            )
         for (p0, s0), (p1, s1) in itertools.pairwise(points):
             if not s1 > s0:
-                raise ConfigError(f"score.target.{p1} = {s1!r}: scores must increase with the percentile "
-                                  f"(score.target.{p0} = {s0!r})")
+                raise ConfigError(
+                    f"score.target.{p1} = {s1!r}: scores must increase with the percentile (score.target.{p0} = {s0!r})"
+                )
 
     def anchors(self) -> list[tuple[float, float]]:
         """The (percentile, score) points of the target distribution, by percentile."""
@@ -245,8 +248,12 @@ class Config:
         _check_refs("synth.networks", {k: k for k in self.synth.networks}, *nets)
         for net, cfg in self.synth.networks.items():
             _check_refs(f"synth.networks.{net}.actions", {k: k for k in cfg.actions}, *acts)
-        _check_refs("synth.content_types", {k: k for k in self.synth.content_types},
-                    "a content type (content_types.*)", self.content_types)
+        _check_refs(
+            "synth.content_types",
+            {k: k for k in self.synth.content_types},
+            "a content type (content_types.*)",
+            self.content_types,
+        )
 
     def canonical_action(self, label: str) -> str:
         """The canonical action for a raw label (an alias or already canonical)."""
@@ -261,8 +268,9 @@ class Config:
         """Stable hash of the settings that decide the results, recorded in the run log so reruns can be compared;
         where the tables live, how Spark or maintenance run and the quality gates' thresholds (they decide whether
         a result is published, never what it is) are left out."""
-        decisive = {k: v for k, v in to_plain(self).items()
-                    if k not in ("warehouse", "spark", "maintenance", "quality")}
+        decisive = {
+            k: v for k, v in to_plain(self).items() if k not in ("warehouse", "spark", "maintenance", "quality")
+        }
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -299,8 +307,9 @@ def default_conf_dir() -> Traversable:
     return Path.cwd() / "conf"
 
 
-def load_config(files: list[str] | tuple[str, ...] = (), sets: list[str] | tuple[str, ...] = (),
-                conf_dir: Path | None = None) -> Config:
+def load_config(
+    files: list[str] | tuple[str, ...] = (), sets: list[str] | tuple[str, ...] = (), conf_dir: Path | None = None
+) -> Config:
     """Merge default.yaml, each overlay file in order, then each `key.path=value`; validate into a `Config`."""
     base = (conf_dir or default_conf_dir()) / "default.yaml"
     merged = _read_yaml(base)
@@ -353,7 +362,7 @@ def _apply_set(merged: dict, assignment: str) -> None:
         if nxt is None:
             nxt = node[p] = {}
         if not isinstance(nxt, dict):
-            raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a section")
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is a value, not a section")
         node = nxt
     node[parts[-1]] = value
 
@@ -397,8 +406,13 @@ def _describe(tp: Any) -> str:
         return f"a mapping of names to {_describe(typing.get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a section with keys " + ", ".join(f.name for f in dataclasses.fields(tp))
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            dt.date: "a date (YYYY-MM-DD)"}.get(tp, str(tp))
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dt.date: "a date (YYYY-MM-DD)",
+    }.get(tp, str(tp))
 
 
 def _bounds_text(bounds: dict) -> str:
@@ -418,8 +432,9 @@ def build(tp: Any, value: Any, path: str, bounds: dict | None = None) -> Any:
         fields = {f.name: f for f in dataclasses.fields(tp)}
         unknown = sorted(set(value) - set(fields))
         if unknown:
-            raise ConfigError(f"{_join(path, unknown[0])}: unknown key; allowed keys under {where}: "
-                              f"{', '.join(fields)}")
+            raise ConfigError(
+                f"{_join(path, unknown[0])}: unknown key; allowed keys under {where}: {', '.join(fields)}"
+            )
         hints = typing.get_type_hints(tp)
         kwargs = {}
         for name, f in fields.items():
@@ -446,8 +461,9 @@ def build(tp: Any, value: Any, path: str, bounds: dict | None = None) -> Any:
     if tp in (int, float):
         ok = isinstance(value, int) if tp is int else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok:
-            raise ConfigError(f"{where} = {value!r}: must be {_describe(tp)}"
-                              + (f" {_bounds_text(bounds)}" if bounds else ""))
+            raise ConfigError(
+                f"{where} = {value!r}: must be {_describe(tp)}" + (f" {_bounds_text(bounds)}" if bounds else "")
+            )
         value = tp(value)
         ops = {"ge": value.__ge__, "gt": value.__gt__, "le": value.__le__, "lt": value.__lt__}
         checks = bounds or {}

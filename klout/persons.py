@@ -11,10 +11,12 @@ def own_person_id(network: Column | str, user_id: Column | str) -> Column:
     return F.concat_ws(":", network, user_id)
 
 
-def with_person_id(accounts: DataFrame, identities: DataFrame, network: str = "network",
-                   user_id: str = "user_id") -> DataFrame:
+def with_person_id(
+    accounts: DataFrame, identities: DataFrame, network: str = "network", user_id: str = "user_id"
+) -> DataFrame:
     """`accounts` plus a `person_id` column, from the identity links where they exist."""
     links = identities.select(F.col("network").alias("_ln"), F.col("user_id").alias("_lu"), "person_id")
     joined = accounts.join(links, (F.col(network) == F.col("_ln")) & (F.col(user_id) == F.col("_lu")), "left")
-    return joined.withColumn("person_id", F.coalesce("person_id", own_person_id(F.col(network), F.col(user_id)))) \
-        .drop("_ln", "_lu")
+    return joined.withColumn("person_id", F.coalesce("person_id", own_person_id(F.col(network), F.col(user_id)))).drop(
+        "_ln", "_lu"
+    )

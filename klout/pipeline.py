@@ -97,8 +97,16 @@ def dates_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def run_dates(spark: SparkSession, cfg: Config, command: str, dates: list[dt.date], run_id: str, *,
-              resumable: bool = False, force: bool = False) -> Iterator[DateOutcome]:
+def run_dates(
+    spark: SparkSession,
+    cfg: Config,
+    command: str,
+    dates: list[dt.date],
+    run_id: str,
+    *,
+    resumable: bool = False,
+    force: bool = False,
+) -> Iterator[DateOutcome]:
     """Run `command` for each date in order, yielding each date's outcome. With `resumable` (daily, backfill), a
     date whose last success had the same inputs fingerprint and config is skipped unless `force`. A failure is
     logged with its exit code and re-raised, so no later date runs on a missing day."""

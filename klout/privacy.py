@@ -52,8 +52,7 @@ def parse_account(text: str, cfg: Config) -> Subject:
     network, sep, user = text.partition(":")
     network, user = network.strip().lower(), user.strip()
     if not sep or not user or network not in cfg.networks:
-        raise ConfigError(f"--account {text!r}: expected NETWORK:USER_ID with NETWORK one of "
-                          f"{', '.join(cfg.networks)}")
+        raise ConfigError(f"--account {text!r}: expected NETWORK:USER_ID with NETWORK one of {', '.join(cfg.networks)}")
     return Subject(network=network, account_id=user)
 
 
@@ -73,8 +72,14 @@ def subject_accounts(spark: SparkSession, cfg: Config, subject: Subject) -> list
     return sorted((r["network"], r["account_id"]) for r in found)
 
 
-def opt_out(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None = None, remove: bool = False,
-            now: dt.datetime | None = None) -> dict[str, int]:
+def opt_out(
+    spark: SparkSession,
+    cfg: Config,
+    subject: Subject,
+    reason: str | None = None,
+    remove: bool = False,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
     """Record an opt-out (MERGE: a repeated request changes nothing but a new reason), or with `remove` withdraw it
     (an erasure's suppression stays). Then recompute the per-day aggregates of the current window's days that the
     subject's accounts took part in, and drop silver/feature_state from the first of them on, so the next run
@@ -103,8 +108,9 @@ def opt_out(spark: SparkSession, cfg: Config, subject: Subject, reason: str | No
     return {k: v for k, v in counts.items() if k != "seconds"}
 
 
-def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None = None,
-          now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+def erase(
+    spark: SparkSession, cfg: Config, subject: Subject, reason: str | None = None, now: dt.datetime | None = None
+) -> dict[str, dict[str, int]]:
     """Erase the subject's accounts from every table, per table one atomic Delta DELETE or UPDATE; returns per table
     the rows deleted and updated, the days recomputed and the files vacuumed.
 
@@ -141,13 +147,25 @@ def erase(spark: SparkSession, cfg: Config, subject: Subject, reason: str | None
     return report
 
 
-_ERASED_FROM = (tables.INTERACTIONS, tables.PROFILES_HISTORY, tables.PROFILES_LATEST, tables.IDENTITIES,
-                tables.QUARANTINE, tables.EDGES_DAILY, tables.ACCOUNT_DAILY, tables.FEATURE_STATE, tables.FEATURES,
-                tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCORE_EXPLANATIONS)
+_ERASED_FROM = (
+    tables.INTERACTIONS,
+    tables.PROFILES_HISTORY,
+    tables.PROFILES_LATEST,
+    tables.IDENTITIES,
+    tables.QUARANTINE,
+    tables.EDGES_DAILY,
+    tables.ACCOUNT_DAILY,
+    tables.FEATURE_STATE,
+    tables.FEATURES,
+    tables.ACCOUNT_INFLUENCE,
+    tables.SCORES,
+    tables.SCORE_EXPLANATIONS,
+)
 
 
-def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts: list[tuple[str, str]],
-                    record) -> None:
+def _erase_accounts(
+    spark: SparkSession, cfg: Config, subject: Subject, accounts: list[tuple[str, str]], record
+) -> None:
     """The DELETEs, UPDATEs and recomputation of `erase`, in its order."""
     wh = Warehouse(spark, cfg)
     persons = sorted(
@@ -173,8 +191,10 @@ def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts
         (tables.PROFILES_HISTORY, on("network", "user_id")),
         (tables.PROFILES_LATEST, on("network", "user_id")),
         (tables.IDENTITIES, on("network", "user_id") | linked),
-        (tables.QUARANTINE, raw_names(F.col("raw"), F.col("kind"), accounts,
-                                      [subject.person_id] if subject.person_id else [])),
+        (
+            tables.QUARANTINE,
+            raw_names(F.col("raw"), F.col("kind"), accounts, [subject.person_id] if subject.person_id else []),
+        ),
         (tables.FEATURES, on("network", "account_id")),
         (tables.ACCOUNT_INFLUENCE, on("network", "account_id")),
         (tables.SCORES, F.col("person_id").isin(*persons)),
@@ -206,8 +226,14 @@ def _erase_accounts(spark: SparkSession, cfg: Config, subject: Subject, accounts
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
 
-def _request_rows(spark: SparkSession, subject: Subject, accounts: list[tuple[str, str]], kind: str,
-                  reason: str | None, now: dt.datetime) -> DataFrame:
+def _request_rows(
+    spark: SparkSession,
+    subject: Subject,
+    accounts: list[tuple[str, str]],
+    kind: str,
+    reason: str | None,
+    now: dt.datetime,
+) -> DataFrame:
     """privacy/optouts rows of a request: the subject's, and for a person's erasure one per account found (so they
     stay suppressed once the identity links are erased)."""
     rows = [(subject.key, subject.person_id, subject.network, subject.account_id, kind, now, reason)]
@@ -222,8 +248,10 @@ def _rows_per_day(spark: SparkSession, cfg: Config, accounts: list[tuple[str, st
     does not name them never counted them. A small collect: days, not rows."""
     wh = Warehouse(spark, cfg)
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
-    sources = ((tables.EDGES_DAILY, on("network", "actor_id") | on("network", "target_id")),
-               (tables.ACCOUNT_DAILY, on("network", "account_id")))
+    sources = (
+        (tables.EDGES_DAILY, on("network", "actor_id") | on("network", "target_id")),
+        (tables.ACCOUNT_DAILY, on("network", "account_id")),
+    )
     out: dict[str, dict[dt.date, int]] = {}
     for table, cond in sources:
         df = wh[table].try_read()
@@ -252,8 +280,10 @@ def _window_days(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str
     if in_bronze:
         sources = ((tables.INTERACTIONS, "event_date", on("network", "actor_id") | on("network", "target_id")),)
     else:
-        sources = ((tables.EDGES_DAILY, "date", on("network", "actor_id") | on("network", "target_id")),
-                   (tables.ACCOUNT_DAILY, "date", on("network", "account_id")))
+        sources = (
+            (tables.EDGES_DAILY, "date", on("network", "actor_id") | on("network", "target_id")),
+            (tables.ACCOUNT_DAILY, "date", on("network", "account_id")),
+        )
     days: set[dt.date] = set()
     for table, date_col, cond in sources:
         df = wh[table].try_read()

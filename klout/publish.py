@@ -15,8 +15,18 @@ from klout import tables
 from klout.errors import InputError
 from klout.warehouse import Warehouse
 
-EXPORT_COLUMNS = ("person_id", "score", "rank", "percentile", "change_1d", "change_7d", "true_reach",
-                  "amplification", "network_impact", "network_scores")
+EXPORT_COLUMNS = (
+    "person_id",
+    "score",
+    "rank",
+    "percentile",
+    "change_1d",
+    "change_7d",
+    "true_reach",
+    "amplification",
+    "network_impact",
+    "network_scores",
+)
 
 
 def day_scores(spark: SparkSession, cfg, run_date: dt.date) -> DataFrame:
@@ -28,18 +38,28 @@ def top(spark: SparkSession, cfg, run_date: dt.date, n: int, network: str | None
     """The n highest scores of the day (by the network's own score with `network`), as Rows; a distributed top-n."""
     scores = day_scores(spark, cfg, run_date)
     if network is not None:
-        scores = (scores.withColumn("network_score", F.col("network_scores")[network])
-                  .where(F.col("network_score").isNotNull()))
+        scores = scores.withColumn("network_score", F.col("network_scores")[network]).where(
+            F.col("network_score").isNotNull()
+        )
         order: list[Column | str] = [F.desc("network_score"), F.desc("score"), "person_id"]
     else:
         order = [F.desc("score"), "person_id"]
-    cols = ["rank", "person_id", "score", *(["network_score"] if network else []), "change_1d", "true_reach",
-            "amplification", "network_impact"]
+    cols = [
+        "rank",
+        "person_id",
+        "score",
+        *(["network_score"] if network else []),
+        "change_1d",
+        "true_reach",
+        "amplification",
+        "network_impact",
+    ]
     return scores.orderBy(*order).select(*cols).limit(n).collect()
 
 
-def explanation(spark: SparkSession, cfg, run_date: dt.date, person_id: str | None = None,
-                rank: int | None = None) -> dict:
+def explanation(
+    spark: SparkSession, cfg, run_date: dt.date, person_id: str | None = None, rank: int | None = None
+) -> dict:
     """One person's explanation row of the day (by id, or the first person at `rank`) as a plain dict;
     InputError when there is none."""
     wh = Warehouse(spark, cfg)

@@ -25,8 +25,8 @@ from klout.progress import log
 from klout.runlog import RUN_ID
 from klout.warehouse import Warehouse
 
-SCORE_BINS = 10          # bins of 10 points: [1, 10), [10, 20), ... [90, 100]
-_PSI_FLOOR = 1e-4        # an empty bin counts as this share, so the index stays finite
+SCORE_BINS = 10  # bins of 10 points: [1, 10), [10, 20), ... [90, 100]
+_PSI_FLOOR = 1e-4  # an empty bin counts as this share, so the index stays finite
 
 
 @dataclass(frozen=True)
@@ -40,26 +40,42 @@ class GateResult:
 
 # ---- the gates: pure functions of a few aggregates ----------------------------------------------------------------
 
+
 def quarantine_share(loaded: int, quarantined: int, q: QualityConfig) -> GateResult:
     """Share of the day's interaction rows that went to quarantine instead of bronze."""
     total = loaded + quarantined
     share = quarantined / total if total else 0.0
-    return GateResult("quarantine_share", share, q.max_quarantine_share, share <= q.max_quarantine_share,
-                      f"{quarantined:,} of {total:,} interaction rows quarantined ({share:.2%}; "
-                      f"at most {q.max_quarantine_share:.2%})")
+    return GateResult(
+        "quarantine_share",
+        share,
+        q.max_quarantine_share,
+        share <= q.max_quarantine_share,
+        f"{quarantined:,} of {total:,} interaction rows quarantined ({share:.2%}; "
+        f"at most {q.max_quarantine_share:.2%})",
+    )
 
 
 def volume_drop(loaded: int, trailing: list[int], q: QualityConfig) -> GateResult:
     """How far the day's interactions fell below the median of the trailing days that have any (a median, so one
     shock day, like the Higgs announcement, does not make every later day look like a collapse)."""
     if not trailing:
-        return GateResult("volume_drop", None, q.max_volume_drop, True,
-                          f"{loaded:,} interactions; no earlier day within {q.volume_trailing_days} days to compare")
+        return GateResult(
+            "volume_drop",
+            None,
+            q.max_volume_drop,
+            True,
+            f"{loaded:,} interactions; no earlier day within {q.volume_trailing_days} days to compare",
+        )
     median = statistics.median(trailing)
     drop = max(0.0, 1.0 - loaded / median)
-    return GateResult("volume_drop", drop, q.max_volume_drop, drop <= q.max_volume_drop,
-                      f"{loaded:,} interactions against a median of {median:,.0f} over the {len(trailing)} earlier "
-                      f"day(s) ({drop:.1%} below; at most {q.max_volume_drop:.0%})")
+    return GateResult(
+        "volume_drop",
+        drop,
+        q.max_volume_drop,
+        drop <= q.max_volume_drop,
+        f"{loaded:,} interactions against a median of {median:,.0f} over the {len(trailing)} earlier "
+        f"day(s) ({drop:.1%} below; at most {q.max_volume_drop:.0%})",
+    )
 
 
 def score_drift(today: dict[int, int], before: dict[int, int], q: QualityConfig) -> GateResult:
@@ -73,9 +89,14 @@ def score_drift(today: dict[int, int], before: dict[int, int], q: QualityConfig)
         p = max(today.get(b, 0) / n, _PSI_FLOOR)
         p0 = max(before.get(b, 0) / n0, _PSI_FLOOR)
         psi += (p - p0) * math.log(p / p0)
-    return GateResult("score_drift", psi, q.max_score_drift, psi <= q.max_score_drift,
-                      f"population stability index {psi:.4f} over {SCORE_BINS} bins ({n:,} persons today, "
-                      f"{n0:,} before; at most {q.max_score_drift})")
+    return GateResult(
+        "score_drift",
+        psi,
+        q.max_score_drift,
+        psi <= q.max_score_drift,
+        f"population stability index {psi:.4f} over {SCORE_BINS} bins ({n:,} persons today, "
+        f"{n0:,} before; at most {q.max_score_drift})",
+    )
 
 
 def score_jumps(jumped: int, compared: int, q: QualityConfig) -> GateResult:
@@ -83,12 +104,18 @@ def score_jumps(jumped: int, compared: int, q: QualityConfig) -> GateResult:
     if not compared:
         return GateResult("score_jumps", None, q.max_jump_share, True, "no person was scored before")
     share = jumped / compared
-    return GateResult("score_jumps", share, q.max_jump_share, share <= q.max_jump_share,
-                      f"{jumped:,} of {compared:,} persons moved more than {q.jump_points:g} points "
-                      f"({share:.2%}; at most {q.max_jump_share:.2%})")
+    return GateResult(
+        "score_jumps",
+        share,
+        q.max_jump_share,
+        share <= q.max_jump_share,
+        f"{jumped:,} of {compared:,} persons moved more than {q.jump_points:g} points "
+        f"({share:.2%}; at most {q.max_jump_share:.2%})",
+    )
 
 
 # ---- the aggregates they need, from the tables ----------------------------------------------------------------------
+
 
 def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[GateResult]:
     """The quarantine-share and volume gates of `run_date`, from bronze/interactions and bronze/quarantine."""
@@ -132,17 +159,21 @@ def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> l
     q = cfg.quality
     if previous is None:
         return [score_drift({}, {}, q), score_jumps(0, 0, q)]
-    moved = (scores.select("person_id", "score")
-             .join(previous.select("person_id", F.col("score").alias("_before")), "person_id")
-             .agg(F.count(F.lit(1)).alias("compared"),
-                  F.count_if(F.abs(F.col("score") - F.col("_before")) > F.lit(q.jump_points)).alias("jumped"))
-             .first())
+    moved = (
+        scores.select("person_id", "score")
+        .join(previous.select("person_id", F.col("score").alias("_before")), "person_id")
+        .agg(
+            F.count(F.lit(1)).alias("compared"),
+            F.count_if(F.abs(F.col("score") - F.col("_before")) > F.lit(q.jump_points)).alias("jumped"),
+        )
+        .first()
+    )
     assert moved is not None  # a global aggregate: always exactly one row
-    return [score_drift(histogram(scores), histogram(previous), q),
-            score_jumps(moved["jumped"], moved["compared"], q)]
+    return [score_drift(histogram(scores), histogram(previous), q), score_jumps(moved["jumped"], moved["compared"], q)]
 
 
 # ---- recording and enforcing -----------------------------------------------------------------------------------------
+
 
 def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult]) -> None:
     """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise
@@ -156,7 +187,9 @@ def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[G
         (log.info if r.passed else log.error)("gate %s %s: %s", r.gate, "passed" if r.passed else "FAILED", r.detail)
     failed = [r for r in results if not r.passed]
     if failed and cfg.quality.enforce:
-        raise QualityGateError(f"quality gate(s) failed for {run_date}, nothing published (the previous scores stay): "
-                               + "; ".join(f"{r.gate}: {r.detail}" for r in failed))
+        raise QualityGateError(
+            f"quality gate(s) failed for {run_date}, nothing published (the previous scores stay): "
+            + "; ".join(f"{r.gate}: {r.detail}" for r in failed)
+        )
     if failed:
         log.warning("quality.enforce is false: publishing %s despite %d failed gate(s)", run_date, len(failed))

@@ -103,18 +103,41 @@ class DateRun:
     started_at: dt.datetime = field(default_factory=now_utc)
     steps: list[tuple] = field(default_factory=list)
 
-    def _row(self, step: str, status: str, started: dt.datetime, ended: dt.datetime | None,
-             counts: dict | None = None, exit_code: int | None = None, message: str | None = None) -> tuple:
+    def _row(
+        self,
+        step: str,
+        status: str,
+        started: dt.datetime,
+        ended: dt.datetime | None,
+        counts: dict | None = None,
+        exit_code: int | None = None,
+        message: str | None = None,
+    ) -> tuple:
         seconds = None if ended is None else round((ended - started).total_seconds(), 3)
         ints = None if counts is None else {k: int(v) for k, v in _flat(counts).items()}
-        return (self.run_id, self.run_date, step, status, started, ended, seconds, ints, self.inputs.versions,
-                self.inputs.fingerprint, self.cfg.fingerprint(), code_version(), exit_code, message)
+        return (
+            self.run_id,
+            self.run_date,
+            step,
+            status,
+            started,
+            ended,
+            seconds,
+            ints,
+            self.inputs.versions,
+            self.inputs.fingerprint,
+            self.cfg.fingerprint(),
+            code_version(),
+            exit_code,
+            message,
+        )
 
     def start(self) -> None:
         write(self.spark, self.cfg, [self._row(self.step, "running", self.started_at, None)])
 
-    def step_done(self, step: str, started: dt.datetime, counts: dict, status: str = "succeeded",
-                  message: str | None = None) -> None:
+    def step_done(
+        self, step: str, started: dt.datetime, counts: dict, status: str = "succeeded", message: str | None = None
+    ) -> None:
         self.steps.append(self._row(step, status, started, now_utc(), counts, None, message))
 
     def finish(self, status: str, exit_code: int, message: str | None = None, counts: dict | None = None) -> None:

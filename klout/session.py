@@ -81,9 +81,14 @@ def get_spark(cfg: Config, verbose: bool = False):
     if not is_uri(ckpt):
         Path(ckpt).mkdir(parents=True, exist_ok=True)
     spark.sparkContext.setCheckpointDir(ckpt)
-    log.info("spark %s master=%s parallelism=%d shuffle_partitions=%s submit=%s",
-             spark.version, spark.sparkContext.master, spark.sparkContext.defaultParallelism,
-             spark.conf.get("spark.sql.shuffle.partitions"), submitted)
+    log.info(
+        "spark %s master=%s parallelism=%d shuffle_partitions=%s submit=%s",
+        spark.version,
+        spark.sparkContext.master,
+        spark.sparkContext.defaultParallelism,
+        spark.conf.get("spark.sql.shuffle.partitions"),
+        submitted,
+    )
     return spark
 
 

@@ -18,10 +18,16 @@ def warehouse_summary(spark: SparkSession, cfg: Config) -> list[Section]:
     out: list[Section] = []
     if wh[tables.INTERACTIONS].exists():
         df = wh[tables.INTERACTIONS].read()
-        rows = (df.groupBy("event_date", "network", "action").count()
-                .orderBy("event_date", "network", "action").collect())
-        out.append(("interactions per day, network and action", ["date", "network", "action", "rows"],
-                    [(r["event_date"].isoformat(), r["network"], r["action"], r["count"]) for r in rows]))
+        rows = (
+            df.groupBy("event_date", "network", "action").count().orderBy("event_date", "network", "action").collect()
+        )
+        out.append(
+            (
+                "interactions per day, network and action",
+                ["date", "network", "action", "rows"],
+                [(r["event_date"].isoformat(), r["network"], r["action"], r["count"]) for r in rows],
+            )
+        )
         total = sum(r[3] for r in out[-1][2])
         out.append(("interactions in total", ["rows", "days"], [(total, len({r[0] for r in out[-1][2]}))]))
     if wh[tables.QUARANTINE].exists():

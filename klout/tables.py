@@ -15,9 +15,9 @@ from klout import schemas
 
 @dataclass(frozen=True)
 class Table:
-    name: str                      # path under the warehouse root
+    name: str  # path under the warehouse root
     schema: StructType
-    key: tuple[str, ...]           # natural key: MERGE condition
+    key: tuple[str, ...]  # natural key: MERGE condition
     partition_by: tuple[str, ...] = ()
     evolves: bool = False  # its columns follow the config (new columns are added on write); others are fixed
 
@@ -29,15 +29,18 @@ IDENTITIES = Table("bronze/identities", schemas.IDENTITIES, schemas.IDENTITY_KEY
 QUARANTINE = Table("bronze/quarantine", schemas.QUARANTINE, ("quarantine_id",))
 
 EDGES_DAILY = Table("silver/edges_daily", schemas.EDGES_DAILY, ("date", "network", "actor_id", "target_id"), ("date",))
-ACCOUNT_DAILY = Table("silver/account_daily", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"),
-                      ("date",))
-FEATURE_STATE = Table("silver/feature_state", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"),
-                      ("date",))
+ACCOUNT_DAILY = Table(
+    "silver/account_daily", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"), ("date",)
+)
+FEATURE_STATE = Table(
+    "silver/feature_state", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"), ("date",)
+)
 FEATURES = Table(
     "gold/features", schemas.FEATURES_BASE, ("date", "network", "account_id"), ("date",), evolves=True
 )  # a weighted_<action> column per configured action
-ACCOUNT_INFLUENCE = Table("gold/account_influence", schemas.ACCOUNT_INFLUENCE, ("date", "network", "account_id"),
-                          ("date",))
+ACCOUNT_INFLUENCE = Table(
+    "gold/account_influence", schemas.ACCOUNT_INFLUENCE, ("date", "network", "account_id"), ("date",)
+)
 
 SCORES = Table("gold/scores", schemas.SCORES, ("date", "person_id"), ("date",))
 SCORE_EXPLANATIONS = Table("gold/score_explanations", schemas.SCORE_EXPLANATIONS, ("date", "person_id"), ("date",))
@@ -49,6 +52,21 @@ QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate
 
 EVALUATIONS = Table("eval/evaluations", schemas.EVALUATIONS, ("date", "horizon_days", "target", "predictor"))
 
-ALL = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE, EDGES_DAILY, ACCOUNT_DAILY,
-       FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS, RUN_LOG, QUALITY_GATES, OPTOUTS,
-       EVALUATIONS)
+ALL = (
+    INTERACTIONS,
+    PROFILES_HISTORY,
+    PROFILES_LATEST,
+    IDENTITIES,
+    QUARANTINE,
+    EDGES_DAILY,
+    ACCOUNT_DAILY,
+    FEATURE_STATE,
+    FEATURES,
+    ACCOUNT_INFLUENCE,
+    SCORES,
+    SCORE_EXPLANATIONS,
+    RUN_LOG,
+    QUALITY_GATES,
+    OPTOUTS,
+    EVALUATIONS,
+)

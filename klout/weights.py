@@ -66,9 +66,12 @@ def counted(events: DataFrame, cfg: Config) -> DataFrame:
 
 def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
     """One day's reactions per (network, actor, target, action): count `n` and summed base weight `base`."""
-    return (counted(events, cfg).withColumn("_w", base_weight(cfg))
-            .groupBy("network", "actor_id", "target_id", "action")
-            .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base")))
+    return (
+        counted(events, cfg)
+        .withColumn("_w", base_weight(cfg))
+        .groupBy("network", "actor_id", "target_id", "action")
+        .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"))
+    )
 
 
 def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
@@ -83,27 +86,40 @@ def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
     pair = Window.partitionBy("network", "actor_id", "target_id")
     undirected = Window.partitionBy("network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id"))
     reactor = Window.partitionBy("network", "actor_id")
-    pair_factor = (F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
-                   if cap.enabled else F.lit(1.0))
+    pair_factor = (
+        F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
+        if cap.enabled
+        else F.lit(1.0)
+    )
     # reciprocal: the reverse pair exists that day (a self pair is its own reverse)
-    reciprocal = ((F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected))
-                  | (F.col("actor_id") == F.col("target_id")))
-    rows = (rows.withColumn("reciprocal", reciprocal)
-            .withColumn("pair_factor", pair_factor)
-            .withColumn("_volume", F.sum("n").over(reactor))
-            .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor)))
+    reciprocal = (F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected)) | (
+        F.col("actor_id") == F.col("target_id")
+    )
+    rows = (
+        rows.withColumn("reciprocal", reciprocal)
+        .withColumn("pair_factor", pair_factor)
+        .withColumn("_volume", F.sum("n").over(reactor))
+        .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor))
+    )
     sel = ag.selectivity
-    selectivity = (F.least(F.lit(1.0), F.pow(F.lit(float(sel.free_reactions_per_day)) / F.col("_volume"),
-                                            F.lit(sel.exponent)))
-                   if sel.enabled else F.lit(1.0))
+    selectivity = (
+        F.least(F.lit(1.0), F.pow(F.lit(float(sel.free_reactions_per_day)) / F.col("_volume"), F.lit(sel.exponent)))
+        if sel.enabled
+        else F.lit(1.0)
+    )
     ring = ag.rings
     share = F.col("_reciprocated") / F.col("_volume")
-    ring_factor = (F.when(share <= ring.min_reciprocal_share, F.lit(1.0))
-                   .otherwise(F.lit(1.0) - (share - ring.min_reciprocal_share)
-                              / F.lit(1.0 - ring.min_reciprocal_share) * F.lit(1.0 - ring.floor))
-                   if ring.enabled else F.lit(1.0))
-    return rows.select(*[c for c in rows.columns if not c.startswith("_")], selectivity.alias("selectivity"),
-                       ring_factor.alias("ring"))
+    ring_factor = (
+        F.when(share <= ring.min_reciprocal_share, F.lit(1.0)).otherwise(
+            F.lit(1.0)
+            - (share - ring.min_reciprocal_share) / F.lit(1.0 - ring.min_reciprocal_share) * F.lit(1.0 - ring.floor)
+        )
+        if ring.enabled
+        else F.lit(1.0)
+    )
+    return rows.select(
+        *[c for c in rows.columns if not c.startswith("_")], selectivity.alias("selectivity"), ring_factor.alias("ring")
+    )
 
 
 def anti_gaming() -> Column:

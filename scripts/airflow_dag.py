@@ -41,6 +41,7 @@ except ImportError:
         class AirflowFailException(AirflowException):  # type: ignore[no-redef]
             """Stands in for Airflow's failure without retry."""
 
+
 DAILY = shlex.split(os.environ.get("KLOUT_DAILY", "klout daily"))
 MAINTAIN = shlex.split(os.environ.get("KLOUT_MAINTAIN", "klout maintain"))
 ARGS = shlex.split(os.environ.get("KLOUT_ARGS", "--conf conf/cluster.yaml"))
@@ -87,14 +88,25 @@ DEFAULTS = {
 if DAG is not None:
     # a data-interval schedule (as Airflow 2's "@daily"; Airflow 3's "@daily" would stamp runs with the next day):
     # the run at midnight scores the day that just ended, {{ ds }} = that day
-    with DAG(dag_id="klout_daily", schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-             start_date=dt.datetime.combine(START, dt.time()),
-             catchup=True, max_active_runs=1, default_args=DEFAULTS, tags=["klout"],
-             doc_md=__doc__) as daily_dag:
+    with DAG(
+        dag_id="klout_daily",
+        schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        start_date=dt.datetime.combine(START, dt.time()),
+        catchup=True,
+        max_active_runs=1,
+        default_args=DEFAULTS,
+        tags=["klout"],
+        doc_md=__doc__,
+    ) as daily_dag:
         PythonOperator(task_id="daily", python_callable=_daily, execution_timeout=dt.timedelta(hours=6))
 
-    with DAG(dag_id="klout_maintain", schedule=CronDataIntervalTimetable("0 3 * * 0", timezone="UTC"),
-             start_date=dt.datetime.combine(START, dt.time()),
-             catchup=False, max_active_runs=1, default_args={**DEFAULTS, "depends_on_past": False},
-             tags=["klout"]) as maintain_dag:
+    with DAG(
+        dag_id="klout_maintain",
+        schedule=CronDataIntervalTimetable("0 3 * * 0", timezone="UTC"),
+        start_date=dt.datetime.combine(START, dt.time()),
+        catchup=False,
+        max_active_runs=1,
+        default_args={**DEFAULTS, "depends_on_past": False},
+        tags=["klout"],
+    ) as maintain_dag:
         PythonOperator(task_id="maintain", python_callable=_maintain)

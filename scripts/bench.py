@@ -39,8 +39,12 @@ from klout.warehouse import Warehouse
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, required=True, metavar="N", help="interactions a day")
-    ap.add_argument("--window-days", type=int, default=3,
-                    help="features.window_days for the run (default 3: the measured day has 3 days in its window)")
+    ap.add_argument(
+        "--window-days",
+        type=int,
+        default=3,
+        help="features.window_days for the run (default 3: the measured day has 3 days in its window)",
+    )
     ap.add_argument("--people", type=int, help="people in the world (default: scale / 20, at least 2,000)")
     ap.add_argument("--workdir", help="keep data here (default: a temporary directory, removed)")
     ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
@@ -74,8 +78,10 @@ def bench(spark, cfg, work, days) -> None:
     s = cfg.synth
     last = s.start_date + dt.timedelta(days=days - 1)
     counts, secs = timed(write_world, generate_world(spark, cfg), str(work / "world"))
-    print(f"generated {counts['interactions']:,} interactions over {days} days ({s.people:,} people) "
-          f"in {secs:.0f}s", flush=True)
+    print(
+        f"generated {counts['interactions']:,} interactions over {days} days ({s.people:,} people) in {secs:.0f}s",
+        flush=True,
+    )
     for kind in ("identities", "profiles"):
         ingest(spark, cfg, str(work / "world" / kind), "parquet", kind)
     t0 = time.monotonic()
@@ -100,15 +106,19 @@ def bench(spark, cfg, work, days) -> None:
         .count()
     )
 
-    print(f"\nday {last}: {rows:,} interactions; window of {cfg.features.window_days} days: {window_edges:,} daily "
-          f"edges; {feats['features']:,} accounts with features; {scored.get('persons', 0):,} persons scored; "
-          f"{cores} cores, driver memory {cfg.spark.driver_memory}")
+    print(
+        f"\nday {last}: {rows:,} interactions; window of {cfg.features.window_days} days: {window_edges:,} daily "
+        f"edges; {feats['features']:,} accounts with features; {scored.get('persons', 0):,} persons scored; "
+        f"{cores} cores, driver memory {cfg.spark.driver_memory}"
+    )
     print(f"{'step':10}  {'seconds':>8}  {'rows/s':>10}  {'rows/s/core':>11}")
     steps = (("ingest", t_ingest), ("features", t_features), ("graph", t_graph), ("score", t_score))
     for name, secs in (*steps, ("total", sum(t for _, t in steps))):
         print(f"{name:10}  {secs:>8.1f}  {rows / secs:>10,.0f}  {rows / secs / cores:>11,.0f}")
-    print(f"graph: {conv.iterations} iterations (converged={conv.converged}, warm start), "
-          f"{sum(conv.seconds) / len(conv.seconds):.2f}s per iteration")
+    print(
+        f"graph: {conv.iterations} iterations (converged={conv.converged}, warm start), "
+        f"{sum(conv.seconds) / len(conv.seconds):.2f}s per iteration"
+    )
     print(f"peak memory: driver JVM {jvm_peak_rss_mb(spark):,.0f} MiB", flush=True)
 
     # the same day's aggregation, Spark (run_day: edges + metrics, written to Delta) against DuckDB (to Parquet)
@@ -130,8 +140,10 @@ def bench(spark, cfg, work, days) -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t_duck, duck_totals = run_day_aggregation(cfg, events, influence.inputFiles() or None, work / "duckdb", cores)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nday aggregation over {len(events)} Parquet files of bronze ({rows:,} rows): Spark {t_spark:.1f}s, "
-          f"DuckDB {t_duck:.1f}s ({cores} threads): ratio Spark/DuckDB {t_spark / t_duck:.2f}")
+    print(
+        f"\nday aggregation over {len(events)} Parquet files of bronze ({rows:,} rows): Spark {t_spark:.1f}s, "
+        f"DuckDB {t_duck:.1f}s ({cores} threads): ratio Spark/DuckDB {t_spark / t_duck:.2f}"
+    )
     print(f"peak memory: Python process (DuckDB in it) {max(rss_before, rss_after):,.0f} MiB")
     print(f"{'metric':28}  {'Spark total':>18}  {'DuckDB total':>18}")
     for metric in sorted(spark_totals):

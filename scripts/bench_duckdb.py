@@ -29,24 +29,38 @@ def day_aggregation_sql(cfg: Config, events: list[str], who: list[str] | None, o
     graph pass's `who` files (None: the default Who), writing `out`/edges.parquet and `out`/metrics.parquet."""
     f, ag = cfg.features, cfg.features.anti_gaming
     files = lambda paths: "[" + ", ".join(f"'{local_path(p)}'" for p in paths) + "]"  # noqa: E731
-    base = " * ".join([_case("network", dict(cfg.networks), 0.0),
-                       _case("content_type", dict(cfg.content_types), f.unknown_content_weight),
-                       _case("action", dict(cfg.actions), 0.0)])
+    base = " * ".join(
+        [
+            _case("network", dict(cfg.networks), 0.0),
+            _case("content_type", dict(cfg.content_types), f.unknown_content_weight),
+            _case("action", dict(cfg.actions), 0.0),
+        ]
+    )
     self_filter = "WHERE actor_id <> target_id" if ag.exclude_self_reactions else ""
-    pair_factor = (f"LEAST(1.0, {ag.pair_cap.max_reactions_per_day}.0 / p.n)" if ag.pair_cap.enabled else "1.0")
+    pair_factor = f"LEAST(1.0, {ag.pair_cap.max_reactions_per_day}.0 / p.n)" if ag.pair_cap.enabled else "1.0"
     sel = ag.selectivity
-    selectivity = (f"LEAST(1.0, POW({sel.free_reactions_per_day}.0 / volume, {sel.exponent!r}))"
-                   if sel.enabled else "1.0")
+    selectivity = (
+        f"LEAST(1.0, POW({sel.free_reactions_per_day}.0 / volume, {sel.exponent!r}))" if sel.enabled else "1.0"
+    )
     r = ag.rings
-    ring = (f"CASE WHEN reciprocated / volume <= {r.min_reciprocal_share!r} THEN 1.0 ELSE 1.0 - "
-            f"(reciprocated / volume - {r.min_reciprocal_share!r}) / {1.0 - r.min_reciprocal_share!r} * "
-            f"{1.0 - r.floor!r} END" if r.enabled else "1.0")
-    who_join = (f"LEFT JOIN read_parquet({files(who)}) w ON w.network = pa.network AND w.account_id = pa.actor_id"
-                if who else "")
+    ring = (
+        f"CASE WHEN reciprocated / volume <= {r.min_reciprocal_share!r} THEN 1.0 ELSE 1.0 - "
+        f"(reciprocated / volume - {r.min_reciprocal_share!r}) / {1.0 - r.min_reciprocal_share!r} * "
+        f"{1.0 - r.floor!r} END"
+        if r.enabled
+        else "1.0"
+    )
+    who_join = (
+        f"LEFT JOIN read_parquet({files(who)}) w ON w.network = pa.network AND w.account_id = pa.actor_id"
+        if who
+        else ""
+    )
     who_col = f"COALESCE(w.influence, {f.default_reactor_influence!r})" if who else repr(f.default_reactor_influence)
     actions = " UNION ALL ".join(
         f"SELECT network, account_id, 'weighted_' || action AS metric, SUM(w) AS value FROM cells "
-        f"WHERE action = '{a}' GROUP BY ALL" for a in cfg.actions)
+        f"WHERE action = '{a}' GROUP BY ALL"
+        for a in cfg.actions
+    )
     return f"""
 CREATE TEMP VIEW events AS SELECT * FROM read_parquet({files(events)}) {self_filter};
 CREATE TEMP TABLE pa AS
@@ -90,8 +104,9 @@ COPY (
 """
 
 
-def run_day_aggregation(cfg: Config, events: list[str], who: list[str] | None, out: Path,
-                        threads: int) -> tuple[float, dict[str, float]]:
+def run_day_aggregation(
+    cfg: Config, events: list[str], who: list[str] | None, out: Path, threads: int
+) -> tuple[float, dict[str, float]]:
     """Run the script in a fresh in-memory DuckDB with `threads` threads: (seconds, metric → total value)."""
     import duckdb
 
@@ -101,8 +116,11 @@ def run_day_aggregation(cfg: Config, events: list[str], who: list[str] | None, o
         t0 = time.monotonic()
         con.execute(day_aggregation_sql(cfg, events, who, out))
         seconds = time.monotonic() - t0
-        totals = dict(con.execute(f"SELECT metric, SUM(value) FROM read_parquet('{out}/metrics.parquet') "
-                                  f"GROUP BY metric").fetchall())
+        totals = dict(
+            con.execute(
+                f"SELECT metric, SUM(value) FROM read_parquet('{out}/metrics.parquet') GROUP BY metric"
+            ).fetchall()
+        )
     finally:
         con.close()
     return seconds, totals

@@ -24,8 +24,10 @@ def main() -> None:
     with bench_session(bench_args(__doc__)) as (work, cfg, days, spark):
         per_day = build_world(spark, cfg, work)
         cores = spark.sparkContext.defaultParallelism
-        print(f"\n{'day':>4}  {'date':10}  {'history':>7}  {'rows':>10}  {'seconds':>8}  {'rows/s':>9}  "
-              f"{'rows/s/core':>11}  {'peak MiB':>8}")
+        print(
+            f"\n{'day':>4}  {'date':10}  {'history':>7}  {'rows':>10}  {'seconds':>8}  {'rows/s':>9}  "
+            f"{'rows/s/core':>11}  {'peak MiB':>8}"
+        )
         results = []
         for i in range(days):
             day = cfg.synth.start_date + dt.timedelta(days=i)
@@ -35,8 +37,11 @@ def main() -> None:
             rows = per_day.get(day, 0)
             history = min(i, cfg.features.window_days - 1)
             results.append((i + 1, day, history, rows, secs))
-            print(f"{i + 1:>4}  {day}  {history:>7}  {rows:>10,}  {secs:>8.2f}  {rows / secs:>9,.0f}  "
-                  f"{rows / secs / cores:>11,.0f}  {jvm_peak_rss_mb(spark):>8,.0f}", flush=True)
+            print(
+                f"{i + 1:>4}  {day}  {history:>7}  {rows:>10,}  {secs:>8.2f}  {rows / secs:>9,.0f}  "
+                f"{rows / secs / cores:>11,.0f}  {jvm_peak_rss_mb(spark):>8,.0f}",
+                flush=True,
+            )
         cold = results[0]
         full = [r for r in results if r[2] == cfg.features.window_days - 1]
         warm = results[1:4]  # the first days after the cold one (JIT warm-up done), same daily volume

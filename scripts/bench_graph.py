@@ -40,8 +40,11 @@ def timed_pass(spark, cfg, day):
 
 def describe(name, result, seconds):
     per = result.seconds
-    print(f"{name}: {result.iterations} iterations, converged={result.converged}, step {seconds:.1f}s, "
-          f"per iteration mean {statistics.mean(per):.2f}s (min {min(per):.2f}, max {max(per):.2f})", flush=True)
+    print(
+        f"{name}: {result.iterations} iterations, converged={result.converged}, step {seconds:.1f}s, "
+        f"per iteration mean {statistics.mean(per):.2f}s (min {min(per):.2f}, max {max(per):.2f})",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -67,8 +70,11 @@ def run(spark, cfg, work, days) -> None:
     )
     pairs = window.count()
     biggest = window.groupBy("network", "target_id").count().agg(F.max("count")).first()[0]
-    print(f"\nwindow ending {last}: {in_window:,} interactions -> {pairs:,} reactor->account edges; "
-          f"largest in-degree {biggest:,} (a celebrity); cores {cores}", flush=True)
+    print(
+        f"\nwindow ending {last}: {in_window:,} interactions -> {pairs:,} reactor->account edges; "
+        f"largest in-degree {biggest:,} (a celebrity); cores {cores}",
+        flush=True,
+    )
 
     cold_cfg = dataclasses.replace(cfg, graph=dataclasses.replace(cfg.graph, warm_start=False))
     result, secs = timed_pass(spark, cold_cfg, last)
@@ -97,16 +103,27 @@ def run(spark, cfg, work, days) -> None:
         .where(F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
     )
     t0 = time.monotonic()
-    approx = edges_daily.groupBy("network", "target_id").agg(F.approx_count_distinct("actor_id").alias("n")) \
-        .agg(F.sum("n")).first()[0]
+    approx = (
+        edges_daily.groupBy("network", "target_id")
+        .agg(F.approx_count_distinct("actor_id").alias("n"))
+        .agg(F.sum("n"))
+        .first()[0]
+    )
     t_approx = time.monotonic() - t0
     t0 = time.monotonic()
-    distinct = edges_daily.groupBy("network", "target_id").agg(F.countDistinct("actor_id").alias("n")) \
-        .agg(F.sum("n")).first()[0]
+    distinct = (
+        edges_daily.groupBy("network", "target_id")
+        .agg(F.countDistinct("actor_id").alias("n"))
+        .agg(F.sum("n"))
+        .first()[0]
+    )
     t_distinct = time.monotonic() - t0
-    print(f"true reach over all accounts: unique window pairs counted {exact:,} in {t_exact:.1f}s (the pairs are "
-          f"cached by the pass); countDistinct over daily edges {distinct:,} in {t_distinct:.1f}s; "
-          f"approx_count_distinct {approx:,} in {t_approx:.1f}s", flush=True)
+    print(
+        f"true reach over all accounts: unique window pairs counted {exact:,} in {t_exact:.1f}s (the pairs are "
+        f"cached by the pass); countDistinct over daily edges {distinct:,} in {t_distinct:.1f}s; "
+        f"approx_count_distinct {approx:,} in {t_approx:.1f}s",
+        flush=True,
+    )
     print(f"peak JVM RSS {jvm_peak_rss_mb(spark):,.0f} MiB")
 
 

@@ -85,8 +85,11 @@ def build_world(spark, cfg: Config, work: Path) -> dict[dt.date, int]:
     started = time.monotonic()
     plan = Plan.of(spark, cfg)
     counts = write_world(generate_world(spark, cfg), str(work / "world"))
-    print(f"generated {counts['interactions']:,} interactions over {cfg.synth.days} days "
-          f"({plan.n_bots:,} bots in rings) in {time.monotonic() - started:.1f}s", flush=True)
+    print(
+        f"generated {counts['interactions']:,} interactions over {cfg.synth.days} days "
+        f"({plan.n_bots:,} bots in rings) in {time.monotonic() - started:.1f}s",
+        flush=True,
+    )
     started = time.monotonic()
     for kind in ("identities", "profiles"):
         ingest(spark, cfg, str(work / "world" / kind), "parquet", kind)

@@ -50,20 +50,28 @@ def validate(spark, cfg, work) -> None:
     copy = work / "gaming"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(work / "warehouse", copy / "warehouse")
-    gamed = dataclasses.replace(cfg, warehouse=str(copy / "warehouse"),
-                                quality=dataclasses.replace(cfg.quality, enforce=False))
+    gamed = dataclasses.replace(
+        cfg, warehouse=str(copy / "warehouse"), quality=dataclasses.replace(cfg.quality, enforce=False)
+    )
     effects = run_experiments(spark, gamed, days[-1], copy / "planted")
     notes = [f"Gaming experiments on {days[-1]} (`klout.evaluation.gaming`, on a copy of the warehouse):", ""]
     notes += [f"- {e.statement}" for e in effects]
 
     ev, out = run_evaluate(spark, cfg, days[-2], 1, truth_dir=str(work / "world" / "truth"), notes=notes)
     s = cfg.synth
-    print(f"\nworld: {s.people:,} people, {s.days} days, {s.interactions_per_day:,} honest reactions a day, "
-          f"seed {s.seed}; scores of {days[-2]}")
+    print(
+        f"\nworld: {s.people:,} people, {s.days} days, {s.interactions_per_day:,} honest reactions a day, "
+        f"seed {s.seed}; scores of {days[-2]}"
+    )
     for target, qs in ev.results.items():
-        print(f"{target} ({qs[0].persons:,} compared): " + "; ".join(
-            f"{LABELS[q.predictor]} spearman {q.spearman:.3f} ndcg@{q.k} {q.ndcg_at_k or 0:.3f} "
-            f"precision@{q.k} {q.precision_at_k:.2f}" for q in qs))
+        print(
+            f"{target} ({qs[0].persons:,} compared): "
+            + "; ".join(
+                f"{LABELS[q.predictor]} spearman {q.spearman:.3f} ndcg@{q.k} {q.ndcg_at_k or 0:.3f} "
+                f"precision@{q.k} {q.precision_at_k:.2f}"
+                for q in qs
+            )
+        )
     print("\n".join(notes))
     print(f"report: {out / 'report.md'}")
 

@@ -25,7 +25,7 @@ class Quality:
 
     predictor: str
     persons: int
-    spearman: float | None     # None: undefined, the predictor (or the outcome) is the same for everyone
+    spearman: float | None  # None: undefined, the predictor (or the outcome) is the same for everyone
     ndcg_at_k: float | None
     precision_at_k: float
     k: int
@@ -35,8 +35,7 @@ def spearman_with(df: DataFrame, predictors: tuple[str, ...], outcome: str) -> d
     """Spearman correlation of each predictor column with `outcome` (one pass computes the whole matrix); None where
     it is undefined (a constant column, e.g. followers in data without profiles)."""
     cols = [*predictors, outcome]
-    vec = VectorAssembler(inputCols=cols, outputCol="_v").transform(
-        df.select(*[F.col(c).cast("double") for c in cols]))
+    vec = VectorAssembler(inputCols=cols, outputCol="_v").transform(df.select(*[F.col(c).cast("double") for c in cols]))
     corr = Correlation.corr(vec, "_v", "spearman").first()
     assert corr is not None  # Correlation.corr returns one row, the matrix
     matrix = corr[0]
@@ -66,8 +65,16 @@ def agreement(df: DataFrame, key: str, predictors: tuple[str, ...], outcome: str
         out = []
         for p in predictors:
             top = _top(df, key, p, outcome, k)
-            out.append(Quality(p, persons, rho[p], dcg([g for _, g in top]) / best if best > 0 else None,
-                               len(ideal_ids & {i for i, _ in top}) / k, k))
+            out.append(
+                Quality(
+                    p,
+                    persons,
+                    rho[p],
+                    dcg([g for _, g in top]) / best if best > 0 else None,
+                    len(ideal_ids & {i for i, _ in top}) / k,
+                    k,
+                )
+            )
         return out
     finally:
         df.unpersist()

@@ -27,13 +27,17 @@ from klout.window import in_window
 PREDICTORS = ("score", "target_score", "log_followers", "reactions", "pagerank")
 
 
-def unweighted_pagerank(pairs: DataFrame, accounts: DataFrame, spark: SparkSession, cfg: Config,
-                        name: str) -> DataFrame:
+def unweighted_pagerank(
+    pairs: DataFrame, accounts: DataFrame, spark: SparkSession, cfg: Config, name: str
+) -> DataFrame:
     """(network, account_id, pagerank) for `accounts` (network, account_id) over the reactor → account `pairs`
     (network, actor_id, target_id, distinct), iterated to the graph pass's tolerance with its damping."""
     out_degree = pairs.groupBy("network", "actor_id").agg(F.count(F.lit(1)).alias("_deg"))
-    edges = persist_edges(pairs.join(out_degree, ["network", "actor_id"])
-                          .select("network", "actor_id", "target_id", (F.lit(1.0) / F.col("_deg")).alias("share")))
+    edges = persist_edges(
+        pairs.join(out_degree, ["network", "actor_id"]).select(
+            "network", "actor_id", "target_id", (F.lit(1.0) / F.col("_deg")).alias("share")
+        )
+    )
     vertices = persist_vertices(accounts.select("network", "account_id", F.lit(1.0).alias("prior")))
     try:
         with run_checkpoint_dir(spark, cfg, name):
@@ -52,9 +56,9 @@ def window_pairs(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> Data
 def account_predictors(features: DataFrame, pagerank: DataFrame) -> DataFrame:
     """(network, account_id, followers, reactions, pagerank) per account of the date's features (an unknown
     follower count is 0; every account of the features is a vertex of the PageRank graph)."""
-    return (features.select("network", "account_id",
-                            F.coalesce(F.expm1("log_followers"), F.lit(0.0)).alias("followers"), "reactions")
-            .join(pagerank, ["network", "account_id"]))
+    return features.select(
+        "network", "account_id", F.coalesce(F.expm1("log_followers"), F.lit(0.0)).alias("followers"), "reactions"
+    ).join(pagerank, ["network", "account_id"])
 
 
 def per_unit(accounts: DataFrame, unit: str) -> DataFrame:
@@ -65,7 +69,8 @@ def per_unit(accounts: DataFrame, unit: str) -> DataFrame:
         F.max("target_score").alias("target_score"),
         F.log1p(F.sum("followers")).alias("log_followers"),
         F.sum("reactions").alias("reactions"),
-        F.sum("pagerank").alias("pagerank"))
+        F.sum("pagerank").alias("pagerank"),
+    )
 
 
 def person_accounts(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame:
@@ -74,8 +79,9 @@ def person_accounts(spark: SparkSession, cfg: Config, run_date: dt.date) -> Data
     features = wh[tables.FEATURES].required_partition(run_date, "features")
     scores = wh[tables.SCORES].required_partition(run_date, "score")
     pairs = window_pairs(wh[tables.EDGES_DAILY].read(), run_date, cfg)
-    pagerank = unweighted_pagerank(pairs, features.select("network", "account_id"), spark, cfg,
-                                   f"evaluate-pagerank-{run_date.isoformat()}")
+    pagerank = unweighted_pagerank(
+        pairs, features.select("network", "account_id"), spark, cfg, f"evaluate-pagerank-{run_date.isoformat()}"
+    )
     identities = wh[tables.IDENTITIES].read_or_empty()
     accounts = with_person_id(account_predictors(features, pagerank), identities, user_id="account_id")
     return accounts.join(scores.select("person_id", "score", "target_score"), "person_id")

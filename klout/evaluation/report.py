@@ -10,10 +10,17 @@ from pyspark.sql import functions as F
 
 from klout.evaluation.metrics import Evaluation
 
-LABELS = {"score": "klout score", "target_score": "klout score, unsmoothed", "log_followers": "log followers",
-          "reactions": "reactions in the window", "pagerank": "unweighted PageRank"}
-TITLES = {"future_reactions": "Reactions received in the {horizon} after {date}",
-          "hidden_influence": "Hidden influence of the synthetic world (per true person)"}
+LABELS = {
+    "score": "klout score",
+    "target_score": "klout score, unsmoothed",
+    "log_followers": "log followers",
+    "reactions": "reactions in the window",
+    "pagerank": "unweighted PageRank",
+}
+TITLES = {
+    "future_reactions": "Reactions received in the {horizon} after {date}",
+    "hidden_influence": "Hidden influence of the synthetic world (per true person)",
+}
 BIN_WIDTH = 5
 PLOT = "score_vs_future_reactions.png"
 
@@ -22,12 +29,26 @@ def score_bins(people: DataFrame) -> list[dict]:
     """Per 5-point bin of the score (1–5, 5–10, … 95–100): people, and the mean, median and 90th percentile of
     their future reactions. At most 20 rows reach the driver."""
     low = F.least(F.floor(F.col("score") / BIN_WIDTH) * BIN_WIDTH, F.lit(100 - BIN_WIDTH))
-    rows = (people.groupBy(low.alias("low"))
-            .agg(F.count(F.lit(1)).alias("people"), F.avg("future_reactions").alias("mean"),
-                 F.percentile_approx("future_reactions", [0.5, 0.9], 10_000).alias("q"))
-            .orderBy("low").collect())
-    return [{"low": int(r["low"]), "people": r["people"], "mean": r["mean"], "median": float(r["q"][0]),
-             "p90": float(r["q"][1])} for r in rows]
+    rows = (
+        people.groupBy(low.alias("low"))
+        .agg(
+            F.count(F.lit(1)).alias("people"),
+            F.avg("future_reactions").alias("mean"),
+            F.percentile_approx("future_reactions", [0.5, 0.9], 10_000).alias("q"),
+        )
+        .orderBy("low")
+        .collect()
+    )
+    return [
+        {
+            "low": int(r["low"]),
+            "people": r["people"],
+            "mean": r["mean"],
+            "median": float(r["q"][0]),
+            "p90": float(r["q"][1]),
+        }
+        for r in rows
+    ]
 
 
 def _plot(ev: Evaluation, path: Path) -> None:
@@ -72,24 +93,48 @@ def _fmt(x: float | None) -> str:
 
 def markdown(ev: Evaluation, notes: list[str]) -> str:
     c = ev.counts
-    lines = [f"# Evaluation of the scores of {ev.run_date} (horizon {days(ev.horizon)})", "",
-             f"{int(c['persons']):,} people scored on {ev.run_date}; {int(c['reacted_to']):,} of them received "
-             f"{int(c['future_reactions'] or 0):,} reactions in the {days(ev.horizon)} after.", ""]
+    lines = [
+        f"# Evaluation of the scores of {ev.run_date} (horizon {days(ev.horizon)})",
+        "",
+        f"{int(c['persons']):,} people scored on {ev.run_date}; {int(c['reacted_to']):,} of them received "
+        f"{int(c['future_reactions'] or 0):,} reactions in the {days(ev.horizon)} after.",
+        "",
+    ]
     for target, qs in ev.results.items():
         best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
-        mark = lambda q, m, best=best: (f"**{_fmt(getattr(q, m))}**" if getattr(q, m) is not None  # noqa: E731
-                             and getattr(q, m) == best[m] else _fmt(getattr(q, m)))
-        lines += [f"## {TITLES[target].format(horizon=days(ev.horizon), date=ev.run_date)}", "",
-                  f"{qs[0].persons:,} compared; best of each column in bold; n/a: undefined (the predictor is "
-                  f"the same for everyone, e.g. no follower counts in the data).", "",
-                  f"| predictor | Spearman | NDCG@{qs[0].k} | precision@{qs[0].k} |", "|---|---|---|---|"]
-        lines += [f"| {LABELS[q.predictor]} | {mark(q, 'spearman')} | {mark(q, 'ndcg_at_k')} | "
-                  f"{mark(q, 'precision_at_k')} |" for q in qs]
+        mark = lambda q, m, best=best: (
+            f"**{_fmt(getattr(q, m))}**"
+            if getattr(q, m) is not None  # noqa: E731
+            and getattr(q, m) == best[m]
+            else _fmt(getattr(q, m))
+        )
+        lines += [
+            f"## {TITLES[target].format(horizon=days(ev.horizon), date=ev.run_date)}",
+            "",
+            f"{qs[0].persons:,} compared; best of each column in bold; n/a: undefined (the predictor is "
+            f"the same for everyone, e.g. no follower counts in the data).",
+            "",
+            f"| predictor | Spearman | NDCG@{qs[0].k} | precision@{qs[0].k} |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {LABELS[q.predictor]} | {mark(q, 'spearman')} | {mark(q, 'ndcg_at_k')} | {mark(q, 'precision_at_k')} |"
+            for q in qs
+        ]
         lines.append("")
-    lines += ["## Future reactions by score", "", f"![future reactions by score]({PLOT})", "",
-              "| score | people | mean | median | 90th percentile |", "|---|---|---|---|---|"]
-    lines += [f"| {b['low']}–{b['low'] + BIN_WIDTH} | {b['people']:,} | {b['mean']:.2f} | {b['median']:.0f} | "
-              f"{b['p90']:.0f} |" for b in ev.bins]
+    lines += [
+        "## Future reactions by score",
+        "",
+        f"![future reactions by score]({PLOT})",
+        "",
+        "| score | people | mean | median | 90th percentile |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b['low']}–{b['low'] + BIN_WIDTH} | {b['people']:,} | {b['mean']:.2f} | {b['median']:.0f} | "
+        f"{b['p90']:.0f} |"
+        for b in ev.bins
+    ]
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"

@@ -38,8 +38,9 @@ def truth_frame(accounts: DataFrame, truth_people: DataFrame, truth_accounts: Da
     return per_unit(owned, "true_person").join(hidden_influence(truth_people), "true_person")
 
 
-def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int,
-             truth: dict[str, DataFrame] | None = None) -> Evaluation:
+def evaluate(
+    spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int, truth: dict[str, DataFrame] | None = None
+) -> Evaluation:
     """Compare the predictors of `run_date` with the next `horizon` days' reactions (and `truth`, the synthetic
     world's people and accounts, when given)."""
     wh = Warehouse(spark, cfg)
@@ -49,15 +50,22 @@ def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, 
     people = people_frame(accounts, outcomes).cache()
     try:
         results = {"future_reactions": agreement(people, "person_id", PREDICTORS, "future_reactions", k)}
-        totals = people.agg(F.count(F.lit(1)).alias("persons"),
-                            F.count_if(F.col("future_reactions") > 0).alias("reacted_to"),
-                            F.sum("future_reactions").alias("future_reactions")).first()
+        totals = people.agg(
+            F.count(F.lit(1)).alias("persons"),
+            F.count_if(F.col("future_reactions") > 0).alias("reacted_to"),
+            F.sum("future_reactions").alias("future_reactions"),
+        ).first()
         assert totals is not None  # a global aggregate: always exactly one row
         counts = totals.asDict()
         bins = score_bins(people)
         if truth is not None:
-            results["hidden_influence"] = agreement(truth_frame(accounts, truth["people"], truth["accounts"]),
-                                                    "true_person", PREDICTORS, "hidden_influence", k)
+            results["hidden_influence"] = agreement(
+                truth_frame(accounts, truth["people"], truth["accounts"]),
+                "true_person",
+                PREDICTORS,
+                "hidden_influence",
+                k,
+            )
     finally:
         people.unpersist()
         accounts.unpersist()
@@ -67,9 +75,24 @@ def evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, 
 def evaluation_rows(spark: SparkSession, ev: Evaluation) -> DataFrame:
     """The `eval/evaluations` rows of an Evaluation."""
     now, run_id, version = now_utc(), RUN_ID.get(), code_version()
-    rows = [(ev.run_date, ev.horizon, target, q.predictor, q.persons, q.spearman, q.ndcg_at_k, q.precision_at_k,
-             q.k, run_id, now, version)
-            for target, qs in ev.results.items() for q in qs]
+    rows = [
+        (
+            ev.run_date,
+            ev.horizon,
+            target,
+            q.predictor,
+            q.persons,
+            q.spearman,
+            q.ndcg_at_k,
+            q.precision_at_k,
+            q.k,
+            run_id,
+            now,
+            version,
+        )
+        for target, qs in ev.results.items()
+        for q in qs
+    ]
     return spark.createDataFrame(rows, tables.EVALUATIONS.schema)
 
 
@@ -82,15 +105,25 @@ def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) 
     return Path(cfg.warehouse_root) / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
 
 
-def run_evaluate(spark: SparkSession, cfg: Config, run_date: dt.date, horizon: int, k: int = 100,
-                 truth_dir: str | None = None, out_dir: str | None = None,
-                 notes: list[str] | None = None) -> tuple[Evaluation, Path]:
+def run_evaluate(
+    spark: SparkSession,
+    cfg: Config,
+    run_date: dt.date,
+    horizon: int,
+    k: int = 100,
+    truth_dir: str | None = None,
+    out_dir: str | None = None,
+    notes: list[str] | None = None,
+) -> tuple[Evaluation, Path]:
     """Evaluate, MERGE the results into eval/evaluations and write the report; returns both."""
     wh = Warehouse(spark, cfg)
     target_dir = report_dir(cfg, run_date, horizon, out_dir)
     with step("evaluate", date=run_date.isoformat(), horizon=horizon) as progress:
-        truth = ({n: spark.read.parquet(f"{truth_dir.rstrip('/')}/{n}") for n in ("people", "accounts")}
-                 if truth_dir else None)
+        truth = (
+            {n: spark.read.parquet(f"{truth_dir.rstrip('/')}/{n}") for n in ("people", "accounts")}
+            if truth_dir
+            else None
+        )
         ev = evaluate(spark, cfg, run_date, horizon, k, truth)
         metrics = ["persons", "spearman", "ndcg_at_k", "precision_at_k", "k", "code_version"]
         progress.update(wh[tables.EVALUATIONS].merge(evaluation_rows(spark, ev), update_when=values_differ(metrics)))

@@ -24,12 +24,15 @@ def assemble(state: DataFrame, profiles: DataFrame, run_date: dt.date, cfg: Conf
     rows = dyn.join(profiles, ["network", "account_id"], "full")
     posts_delta = F.col("posts_now") - F.col("posts_at_window_start")
     posts = F.greatest(F.coalesce(posts_delta, F.lit(0)).cast("double"), F.col("reacted_posts"))
-    out = (rows.fillna(0.0, subset=metric_names(cfg))  # accounts with a profile but no activity in the window
-           .withColumn("missing_features", F.coalesce("missing_features", F.array(*[F.lit(c) for c in LONG_LASTING])))
-           .withColumn("posts", F.when(posts > 0, posts))
-           .withColumn("reactions_per_post", F.col("weighted_reactions") / F.col("posts"))
-           .withColumn("outside_circle_share",
-                       F.when(F.col("weighted_reactions") > 0,
-                              F.col("outside_circle_weight") / F.col("weighted_reactions")))
-           .withColumn("date", F.lit(run_date)))
+    out = (
+        rows.fillna(0.0, subset=metric_names(cfg))  # accounts with a profile but no activity in the window
+        .withColumn("missing_features", F.coalesce("missing_features", F.array(*[F.lit(c) for c in LONG_LASTING])))
+        .withColumn("posts", F.when(posts > 0, posts))
+        .withColumn("reactions_per_post", F.col("weighted_reactions") / F.col("posts"))
+        .withColumn(
+            "outside_circle_share",
+            F.when(F.col("weighted_reactions") > 0, F.col("outside_circle_weight") / F.col("weighted_reactions")),
+        )
+        .withColumn("date", F.lit(run_date))
+    )
     return out.select(*feature_columns(cfg))

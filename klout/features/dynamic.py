@@ -23,8 +23,9 @@ _EPSILON = 1e-9  # a decayed metric below this has left the window (what remains
 
 def metric_names(cfg: Config) -> list[str]:
     """Every metric the state holds, in a fixed order: weighted totals, per-action weights, counts."""
-    return (["weighted_reactions", "outside_circle_weight"] + [f"weighted_{a}" for a in cfg.actions]
-            + list(COUNT_METRICS))
+    return (
+        ["weighted_reactions", "outside_circle_weight"] + [f"weighted_{a}" for a in cfg.actions] + list(COUNT_METRICS)
+    )
 
 
 def is_decayed(metric: F.Column) -> F.Column:
@@ -49,22 +50,36 @@ def factored_pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
 def day_edges(factored: DataFrame) -> DataFrame:
     """Per (network, actor, target) of a day: raw reactions, anti-gaming factors and the weight without When/Who.
     (The factors are the pair's own, the same on each of its actions.)"""
-    pairs = (factored.groupBy("network", "actor_id", "target_id")
-             .agg(F.sum("n").alias("reactions"), exact_sum("base").alias("base"),
-                  *[F.max(c).alias(c) for c in ("pair_factor", "selectivity", "ring", "reciprocal")]))
-    return pairs.select("network", "actor_id", "target_id", "reactions",
-                        (F.col("base") * anti_gaming()).alias("weight"),
-                        "pair_factor", "selectivity", "ring", "reciprocal")
+    pairs = factored.groupBy("network", "actor_id", "target_id").agg(
+        F.sum("n").alias("reactions"),
+        exact_sum("base").alias("base"),
+        *[F.max(c).alias(c) for c in ("pair_factor", "selectivity", "ring", "reciprocal")],
+    )
+    return pairs.select(
+        "network",
+        "actor_id",
+        "target_id",
+        "reactions",
+        (F.col("base") * anti_gaming()).alias("weight"),
+        "pair_factor",
+        "selectivity",
+        "ring",
+        "reciprocal",
+    )
 
 
-def day_metrics(factored: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config,
-                who: DataFrame | None) -> DataFrame:
+def day_metrics(
+    factored: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config, who: DataFrame | None
+) -> DataFrame:
     """A day's per-account metrics (long form) from its factored pair-actions, its edges and its events."""
     default = F.lit(float(cfg.features.default_reactor_influence))
     weighted = factored
     if who is not None:
-        weighted = weighted.join(who.select("network", F.col("account_id").alias("actor_id"),
-                                            F.col("influence").alias("_who")), ["network", "actor_id"], "left")
+        weighted = weighted.join(
+            who.select("network", F.col("account_id").alias("actor_id"), F.col("influence").alias("_who")),
+            ["network", "actor_id"],
+            "left",
+        )
         who_col = F.coalesce("_who", default)
     else:
         who_col = default
@@ -72,23 +87,34 @@ def day_metrics(factored: DataFrame, edges: DataFrame, events: DataFrame, cfg: C
 
     # one exact sum per (account, action, reciprocal) cell; every weighted metric is a sum of these few cells, all
     # taken in one pass over them (a metric absent for an account sums to 0 and is dropped below)
-    cells = (weighted.groupBy("network", F.col("target_id").alias("account_id"), "action", "reciprocal")
-             .agg(exact_sum("w").alias("w"), F.sum("n").alias("n")))
+    cells = weighted.groupBy("network", F.col("target_id").alias("account_id"), "action", "reciprocal").agg(
+        exact_sum("w").alias("w"), F.sum("n").alias("n")
+    )
     w, n = F.col("w"), F.col("n")
     sums = {f"weighted_{a}": exact_sum(F.when(F.col("action") == a, w).otherwise(0.0)) for a in cfg.actions}
-    sums.update(weighted_reactions=exact_sum(w),
-                outside_circle_weight=exact_sum(F.when(~F.col("reciprocal"), w).otherwise(0.0)),
-                reactions=F.sum(n).cast("double"))
+    sums.update(
+        weighted_reactions=exact_sum(w),
+        outside_circle_weight=exact_sum(F.when(~F.col("reciprocal"), w).otherwise(0.0)),
+        reactions=F.sum(n).cast("double"),
+    )
     per_account = cells.groupBy("network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
     longs = [
         per_account.unpivot(["network", "account_id"], list(sums), "metric", "value"),
-        _long(edges.groupBy("network", F.col("target_id").alias("account_id")).agg(F.count(F.lit(1)).alias("value")),
-              "reactor_days"),
-        _long(edges.groupBy("network", F.col("actor_id").alias("account_id")).agg(F.sum("reactions").alias("value")),
-              "reactions_made"),
-        _long(counted(events, cfg).where(F.col("content_id").isNotNull())
-              .groupBy("network", F.col("target_id").alias("account_id"))
-              .agg(F.countDistinct("content_id").alias("value")), "reacted_posts"),
+        _long(
+            edges.groupBy("network", F.col("target_id").alias("account_id")).agg(F.count(F.lit(1)).alias("value")),
+            "reactor_days",
+        ),
+        _long(
+            edges.groupBy("network", F.col("actor_id").alias("account_id")).agg(F.sum("reactions").alias("value")),
+            "reactions_made",
+        ),
+        _long(
+            counted(events, cfg)
+            .where(F.col("content_id").isNotNull())
+            .groupBy("network", F.col("target_id").alias("account_id"))
+            .agg(F.countDistinct("content_id").alias("value")),
+            "reacted_posts",
+        ),
     ]
     out = longs[0]
     for part in longs[1:]:
@@ -126,8 +152,11 @@ def _total(parts: list[DataFrame]) -> DataFrame:
     union = parts[0].select("network", "account_id", "metric", "value")
     for p in parts[1:]:
         union = union.unionByName(p.select("network", "account_id", "metric", "value"))
-    return (union.groupBy("network", "account_id", "metric").agg(exact_sum("value").alias("value"))
-            .where(F.abs("value") > _EPSILON))
+    return (
+        union.groupBy("network", "account_id", "metric")
+        .agg(exact_sum("value").alias("value"))
+        .where(F.abs("value") > _EPSILON)
+    )
 
 
 def wide(state: DataFrame, cfg: Config) -> DataFrame:

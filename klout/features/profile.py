@@ -10,8 +10,17 @@ from pyspark.sql import functions as F
 from klout.config import Config
 from klout.window import leaving_day
 
-LONG_LASTING = ("log_followers", "following_ratio", "log_lists", "account_age_days", "verified", "title_seniority",
-                "external_authority", "spam_follower_share", "inactive_follower_share")
+LONG_LASTING = (
+    "log_followers",
+    "following_ratio",
+    "log_lists",
+    "account_age_days",
+    "verified",
+    "title_seniority",
+    "external_authority",
+    "spam_follower_share",
+    "inactive_follower_share",
+)
 
 
 def long_lasting(history: DataFrame, run_date: dt.date, cfg: Config) -> DataFrame:
@@ -21,8 +30,9 @@ def long_lasting(history: DataFrame, run_date: dt.date, cfg: Config) -> DataFram
     known = history.where(F.col("snapshot_date") <= F.lit(run_date))
     at_start = F.when(F.col("snapshot_date") <= F.lit(window_start), F.col("snapshot_date"))
     latest = known.groupBy("network", F.col("user_id").alias("account_id")).agg(
-        F.max_by(F.struct(*[c for c in history.columns if c not in ("network", "user_id")]), "snapshot_date")
-        .alias("s"),
+        F.max_by(F.struct(*[c for c in history.columns if c not in ("network", "user_id")]), "snapshot_date").alias(
+            "s"
+        ),
         F.max_by(F.when(at_start.isNotNull(), F.col("posts")), at_start).alias("posts_at_window_start"),
     )
     s = lambda c: F.col(f"s.{c}")  # noqa: E731
@@ -40,7 +50,11 @@ def long_lasting(history: DataFrame, run_date: dt.date, cfg: Config) -> DataFram
     }
     missing = F.filter(F.array(*[F.when(v.isNull(), F.lit(k)) for k, v in features.items()]), lambda x: x.isNotNull())
     return latest.select(
-        "network", "account_id", s("snapshot_date").alias("snapshot_date"),
-        *[v.alias(k) for k, v in features.items()], missing.alias("missing_features"),
-        s("posts").alias("posts_now"), "posts_at_window_start",
+        "network",
+        "account_id",
+        s("snapshot_date").alias("snapshot_date"),
+        *[v.alias(k) for k, v in features.items()],
+        missing.alias("missing_features"),
+        s("posts").alias("posts_now"),
+        "posts_at_window_start",
     )

@@ -31,8 +31,10 @@ def day_events(spark: SparkSession, cfg: Config, run_date: dt.date) -> DataFrame
     wh = Warehouse(spark, cfg)
     events = wh[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(run_date))
     if events.isEmpty():
-        raise InputError(f"{tables.INTERACTIONS.name} has no partition for {run_date}: ingest that day's "
-                         f"interactions first (`klout ingest --source ...`)")
+        raise InputError(
+            f"{tables.INTERACTIONS.name} has no partition for {run_date}: ingest that day's "
+            f"interactions first (`klout ingest --source ...`)"
+        )
     return events
 
 
@@ -60,8 +62,9 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
     return counts
 
 
-def run_day(spark: SparkSession, cfg: Config, day: dt.date, excluded: DataFrame | None,
-            events: DataFrame | None = None) -> dict[str, int]:
+def run_day(
+    spark: SparkSession, cfg: Config, day: dt.date, excluded: DataFrame | None, events: DataFrame | None = None
+) -> dict[str, int]:
     """The day part of the features step: `day`'s bronze interactions (`events`, default the whole partition, which
     may be empty) without the `excluded` accounts (`klout.privacy`) → its silver/edges_daily and
     silver/account_daily partitions, each replaced atomically. Opt-out and erasure call it to recompute past days."""

@@ -50,10 +50,11 @@ def persist_vertices(vertices: DataFrame) -> DataFrame:
 def step(state: DataFrame, edges: DataFrame, damping: float) -> DataFrame:
     """One iteration over the state (network, account_id, prior, raw): every account's new `raw` from its prior and
     its reactors' current influence, with the value it replaces as `_old`."""
-    intake = (edges.join(state.select("network", F.col("account_id").alias("actor_id"), "raw"),
-                         ["network", "actor_id"])
-              .groupBy("network", F.col("target_id").alias("account_id"))
-              .agg(exact_sum(F.col("raw") * F.col("share")).alias("_intake")))
+    intake = (
+        edges.join(state.select("network", F.col("account_id").alias("actor_id"), "raw"), ["network", "actor_id"])
+        .groupBy("network", F.col("target_id").alias("account_id"))
+        .agg(exact_sum(F.col("raw") * F.col("share")).alias("_intake"))
+    )
     new = F.lit(1.0 - damping) * F.col("prior") + F.lit(damping) * F.coalesce("_intake", F.lit(0.0))
     return state.join(intake, KEY, "left").select(*KEY, "prior", new.alias("raw"), F.col("raw").alias("_old"))
 
@@ -73,11 +74,13 @@ def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg
     links = edges.select("network", "actor_id", "target_id", "share")
     initial = vertices.select(*KEY, "prior", F.col("prior").alias("raw"))
     if start is not None:
-        initial = (vertices.join(start.select(*KEY, F.col("raw").alias("_start")), KEY, "left")
-                   .select(*KEY, "prior", F.coalesce("_start", "prior").alias("raw")))
+        initial = vertices.join(start.select(*KEY, F.col("raw").alias("_start")), KEY, "left").select(
+            *KEY, "prior", F.coalesce("_start", "prior").alias("raw")
+        )
     state = initial.localCheckpoint(eager=True)
-    log.info("graph: %d accounts, %d edges, %s start", state.count(), links.count(),
-             "warm" if start is not None else "cold")
+    log.info(
+        "graph: %d accounts, %d edges, %s start", state.count(), links.count(), "warm" if start is not None else "cold"
+    )
     seconds: list[float] = []
     change, converged, i = float("inf"), False, 0
     for i in range(1, cfg.max_iterations + 1):
@@ -87,18 +90,27 @@ def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg
         # every k-th iteration to reliable storage, so a lost executor costs at most k iterations
         new = step(state, links, cfg.damping)
         new = new.checkpoint(eager=True) if reliable else new.localCheckpoint(eager=True)
-        stats = new.agg(F.max(relative_change()).alias("change"),
-                        F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved")).first()
+        stats = new.agg(
+            F.max(relative_change()).alias("change"),
+            F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved"),
+        ).first()
         assert stats is not None  # a global aggregate: always exactly one row
         state = new
         change = float(stats["change"] or 0.0)
         seconds.append(time.monotonic() - t0)
-        log.info("graph.iteration %d: max_change=%.3g moved=%d seconds=%.2f%s", i, change, stats["moved"],
-                 seconds[-1], " (reliable checkpoint)" if reliable else "")
+        log.info(
+            "graph.iteration %d: max_change=%.3g moved=%d seconds=%.2f%s",
+            i,
+            change,
+            stats["moved"],
+            seconds[-1],
+            " (reliable checkpoint)" if reliable else "",
+        )
         if change <= cfg.tolerance:
             converged = True
             break
     if not converged:
-        log.warning("graph: not converged after %d iterations (max_change=%.3g > tolerance %.3g)",
-                    i, change, cfg.tolerance)
+        log.warning(
+            "graph: not converged after %d iterations (max_change=%.3g > tolerance %.3g)", i, change, cfg.tolerance
+        )
     return Convergence(state, i, converged, change, tuple(seconds))

@@ -20,8 +20,12 @@ MAX_AGE_YEARS = 10.0  # account age stops adding to the prior after this many ye
 def prior_terms(cfg: Config) -> dict[str, Column]:
     """Each coefficient's feature expression over a gold/features row (null when the feature is missing)."""
     c = F.col
-    real_share = F.greatest(F.lit(0.0), F.lit(1.0) - F.coalesce(c("spam_follower_share"), F.lit(0.0))
-                            - F.coalesce(c("inactive_follower_share"), F.lit(0.0)))
+    real_share = F.greatest(
+        F.lit(0.0),
+        F.lit(1.0)
+        - F.coalesce(c("spam_follower_share"), F.lit(0.0))
+        - F.coalesce(c("inactive_follower_share"), F.lit(0.0)),
+    )
     return {
         "log_followers": F.log1p(F.expm1(c("log_followers")) * real_share),
         "log_lists": c("log_lists"),
@@ -29,8 +33,9 @@ def prior_terms(cfg: Config) -> dict[str, Column]:
         "external_authority": c("external_authority"),
         "title_seniority": c("title_seniority"),
         # least() skips nulls: keep an unknown age unknown
-        "account_age_years": F.when(c("account_age_days").isNotNull(),
-                                    F.least(c("account_age_days") / F.lit(365.25), F.lit(MAX_AGE_YEARS))),
+        "account_age_years": F.when(
+            c("account_age_days").isNotNull(), F.least(c("account_age_days") / F.lit(365.25), F.lit(MAX_AGE_YEARS))
+        ),
     }
 
 
@@ -48,9 +53,12 @@ def raw_prior(cfg: Config) -> Column:
 def vertices(features: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
     """(network, account_id, prior): every account with features or an edge in the window. An account with an
     edge but no features row is a bare account: prior 1."""
-    with_prior = features.select("network", "account_id", (raw_prior(cfg) / F.lit(float(cfg.graph.prior.base)))
-                                 .alias("prior"))
-    ends = (edges.select("network", F.col("actor_id").alias("account_id"))
-            .unionByName(edges.select("network", F.col("target_id").alias("account_id"))).distinct())
-    return (with_prior.join(ends, ["network", "account_id"], "full")
-            .withColumn("prior", F.coalesce("prior", F.lit(1.0))))
+    with_prior = features.select(
+        "network", "account_id", (raw_prior(cfg) / F.lit(float(cfg.graph.prior.base))).alias("prior")
+    )
+    ends = (
+        edges.select("network", F.col("actor_id").alias("account_id"))
+        .unionByName(edges.select("network", F.col("target_id").alias("account_id")))
+        .distinct()
+    )
+    return with_prior.join(ends, ["network", "account_id"], "full").withColumn("prior", F.coalesce("prior", F.lit(1.0)))

@@ -32,43 +32,64 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
     influence on the mean-1 scale split into profile and reactions, reach, audience and top reactors."""
     d = cfg.graph.damping
     means = state.groupBy("network").agg((exact_sum("raw") / F.count(F.lit(1))).alias("_mean"))
-    accounts = (state.join(F.broadcast(means), "network")
-                .select(*KEY, "raw", (F.col("raw") / F.col("_mean")).alias("influence"),
-                        (F.lit(1.0 - d) / F.col("_mean")).alias("_bare"),
-                        (F.lit(1.0 - d) * (F.col("prior") - F.lit(1.0)) / F.col("_mean")).alias("from_profile")))
+    accounts = state.join(F.broadcast(means), "network").select(
+        *KEY,
+        "raw",
+        (F.col("raw") / F.col("_mean")).alias("influence"),
+        (F.lit(1.0 - d) / F.col("_mean")).alias("_bare"),
+        (F.lit(1.0 - d) * (F.col("prior") - F.lit(1.0)) / F.col("_mean")).alias("from_profile"),
+    )
     accounts = accounts.withColumn("from_reactions", F.col("influence") - F.col("_bare") - F.col("from_profile"))
 
     reactor = accounts.select("network", F.col("account_id").alias("actor_id"), F.col("influence").alias("_ri"))
-    engaged = (edges.join(reactor, ["network", "actor_id"])
-               .withColumn("contribution", F.lit(d) * F.col("_ri") * F.col("share"))
-               .withColumnRenamed("target_id", "account_id"))
+    engaged = (
+        edges.join(reactor, ["network", "actor_id"])
+        .withColumn("contribution", F.lit(d) * F.col("_ri") * F.col("share"))
+        .withColumnRenamed("target_id", "account_id")
+    )
     audience = engaged.groupBy(*KEY).agg(
         F.count(F.lit(1)).alias("reactors"),  # pairs are unique over the window: an exact distinct count
         exact_sum("weight").alias("engaged_weight"),
-        F.try_divide(exact_sum(F.col("weight") * F.col("_ri")), exact_sum("weight")).alias("audience_influence"))
+        F.try_divide(exact_sum(F.col("weight") * F.col("_ri")), exact_sum("weight")).alias("audience_influence"),
+    )
     out = accounts.join(audience, KEY, "left")
     k = cfg.graph.top_reactors
     if k > 0:
         order = Window.partitionBy(*KEY).orderBy(F.desc("contribution"), "actor_id")
-        top = (engaged.withColumn("_rn", F.row_number().over(order)).where(F.col("_rn") <= k)
-               .groupBy(*KEY)
-               .agg(F.array_sort(F.collect_list(F.struct("_rn", "actor_id", "contribution"))).alias("_top"))
-               .select(*KEY, F.transform("_top", lambda t: F.struct(t["actor_id"].alias("reactor_id"),
-                                                                     t["contribution"].alias("contribution")))
-                       .alias("top_reactors")))
+        top = (
+            engaged.withColumn("_rn", F.row_number().over(order))
+            .where(F.col("_rn") <= k)
+            .groupBy(*KEY)
+            .agg(F.array_sort(F.collect_list(F.struct("_rn", "actor_id", "contribution"))).alias("_top"))
+            .select(
+                *KEY,
+                F.transform(
+                    "_top",
+                    lambda t: F.struct(t["actor_id"].alias("reactor_id"), t["contribution"].alias("contribution")),
+                ).alias("top_reactors"),
+            )
+        )
         out = out.join(top, KEY, "left")
     else:
         out = out.withColumn("top_reactors", F.lit(None))
     return out.select(
-        *KEY, "influence", "raw", "from_profile", "from_reactions",
+        *KEY,
+        "influence",
+        "raw",
+        "from_profile",
+        "from_reactions",
         F.coalesce("reactors", F.lit(0)).cast("long").alias("reactors"),
-        F.coalesce("engaged_weight", F.lit(0.0)).alias("engaged_weight"), "audience_influence",
-        F.coalesce("top_reactors", F.array().cast(tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType))
-        .alias("top_reactors"))
+        F.coalesce("engaged_weight", F.lit(0.0)).alias("engaged_weight"),
+        "audience_influence",
+        F.coalesce("top_reactors", F.array().cast(tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType)).alias(
+            "top_reactors"
+        ),
+    )
 
 
-def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
-              on_converged: Callable[[Convergence], None] | None = None) -> dict[str, object]:
+def run_graph(
+    spark: SparkSession, cfg: Config, run_date: dt.date, on_converged: Callable[[Convergence], None] | None = None
+) -> dict[str, object]:
     """Compute and write gold/account_influence for `run_date`; returns counts and how the pass converged.
     `on_converged` (benchmarks) receives the pass's Convergence, per-iteration seconds included."""
     wh = Warehouse(spark, cfg)
@@ -98,6 +119,11 @@ def run_graph(spark: SparkSession, cfg: Config, run_date: dt.date,
         finally:
             edges.unpersist()
             verts.unpersist()
-        progress.update(accounts=accounts, iterations=result.iterations, converged=result.converged,
-                        max_change=float(f"{result.max_change:.3g}"), start="warm" if start is not None else "cold")
+        progress.update(
+            accounts=accounts,
+            iterations=result.iterations,
+            converged=result.converged,
+            max_change=float(f"{result.max_change:.3g}"),
+            start="warm" if start is not None else "cold",
+        )
         return dict(progress)

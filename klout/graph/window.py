@@ -44,8 +44,11 @@ def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
     approximate quantile, so it follows the window's length and volume), at least `graph.attention_floor`."""
     out = edges.groupBy("network", "actor_id").agg(exact_sum("attention").alias("_out"))
     floor = attention_floor(out, cfg)
-    return (edges.join(out, ["network", "actor_id"])
-            .withColumn("share", F.col("weight") / F.greatest(F.col("_out"), F.lit(floor))).drop("_out"))
+    return (
+        edges.join(out, ["network", "actor_id"])
+        .withColumn("share", F.col("weight") / F.greatest(F.col("_out"), F.lit(floor)))
+        .drop("_out")
+    )
 
 
 def attention_floor(out: DataFrame, cfg: Config) -> float:

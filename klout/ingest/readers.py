@@ -43,15 +43,21 @@ def guess_format(path: str) -> str:
         return "higgs"
     if name.startswith("user_timestamp_open_set") or name == "klout_opendata":
         return "klout-opendata"
-    for suffix, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".json", "jsonl"), (".ndjson", "jsonl"),
-                        (".parquet", "parquet")):
+    for suffix, fmt in (
+        (".csv", "csv"),
+        (".jsonl", "jsonl"),
+        (".json", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".parquet", "parquet"),
+    ):
         if name.endswith(suffix) or name.endswith(suffix + ".gz"):
             return fmt
     return "parquet"  # a directory of Parquet files, as Spark writes them
 
 
-def read_source(spark: SparkSession, cfg: Config, path: str, fmt: str, kind: str,
-                network: str | None = None) -> DataFrame:
+def read_source(
+    spark: SparkSession, cfg: Config, path: str, fmt: str, kind: str, network: str | None = None
+) -> DataFrame:
     """Read `path` as `fmt` into canonical string columns of `kind` plus `raw` and `malformed`."""
     if not _exists(spark, path):
         raise InputError(f"source not found: {path}")
@@ -99,21 +105,29 @@ def _fill_missing(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
 def _require(present: list[str], required: tuple[str, ...], path: str) -> None:
     missing = [c for c in required if c not in present]
     if missing:
-        raise InputError(f"source {path} lacks required column(s) {', '.join(missing)}; "
-                         f"it has: {', '.join(present) or 'none'}")
+        raise InputError(
+            f"source {path} lacks required column(s) {', '.join(missing)}; it has: {', '.join(present) or 'none'}"
+        )
 
 
 def _csv(spark: SparkSession, path: str, columns: tuple[str, ...], required: tuple[str, ...]) -> DataFrame:
     header = spark.read.option("header", True).csv(path).columns
     _require(header, required, path)
     schema = StructType([StructField(c, StringType()) for c in header] + [StructField("_corrupt", StringType())])
-    df = (spark.read.option("header", True).option("mode", "PERMISSIVE")
-          .option("columnNameOfCorruptRecord", "_corrupt").schema(schema).csv(path))
+    df = (
+        spark.read.option("header", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", "_corrupt")
+        .schema(schema)
+        .csv(path)
+    )
     kept = [c for c in header if c in columns]
-    df = df.withColumns({
-        "malformed": F.col("_corrupt").isNotNull(),
-        "raw": F.coalesce(F.col("_corrupt"), F.to_json(F.struct(*[F.col(c) for c in header]), _KEEP_NULLS)),
-    })
+    df = df.withColumns(
+        {
+            "malformed": F.col("_corrupt").isNotNull(),
+            "raw": F.coalesce(F.col("_corrupt"), F.to_json(F.struct(*[F.col(c) for c in header]), _KEEP_NULLS)),
+        }
+    )
     return _fill_missing(df.select(*kept, "raw", "malformed"), columns)
 
 
@@ -131,9 +145,11 @@ def _parquet(spark: SparkSession, path: str, columns: tuple[str, ...], required:
     _require(df.columns, required, path)
     kept = [c for c in columns if c in df.columns]
     as_text = {c: F.col(c).cast("string") for c in kept}
-    df = df.select(*[as_text[c].alias(c) for c in kept],
-                   F.to_json(F.struct(*[F.col(c) for c in kept]), _KEEP_NULLS).alias("raw"),
-                   F.lit(False).alias("malformed"))
+    df = df.select(
+        *[as_text[c].alias(c) for c in kept],
+        F.to_json(F.struct(*[F.col(c) for c in kept]), _KEEP_NULLS).alias("raw"),
+        F.lit(False).alias("malformed"),
+    )
     return _fill_missing(df, columns)
 
 
@@ -142,8 +158,12 @@ def _split_lines(spark: SparkSession, path: str, sep: str, fields: int) -> DataF
     lines = spark.read.text(path).select(F.col("value").alias("raw"), F.col("_metadata.file_name").alias("file"))
     lines = lines.where((F.trim("raw") != "") & ~F.col("raw").startswith("#"))
     parts = F.split(F.trim("raw"), sep)
-    return lines.select("raw", "file", *[F.get(parts, i).alias(f"f{i}") for i in range(fields)],
-                        (F.size(parts) != fields).alias("malformed"))
+    return lines.select(
+        "raw",
+        "file",
+        *[F.get(parts, i).alias(f"f{i}") for i in range(fields)],
+        (F.size(parts) != fields).alias("malformed"),
+    )
 
 
 def _higgs(spark: SparkSession, cfg: Config, path: str, network: str | None) -> DataFrame:
@@ -151,10 +171,14 @@ def _higgs(spark: SparkSession, cfg: Config, path: str, network: str | None) -> 
     df = _split_lines(spark, path, r"\s+", 4)
     return df.select(
         F.lit(network or cfg.ingest.higgs.network).alias("network"),
-        F.col("f0").alias("actor_id"), F.col("f1").alias("target_id"), F.col("f3").alias("action"),
-        F.col("f2").alias("ts"), *[F.lit(None).cast("string").alias(c) for c in ("content_id", "content_type",
-                                                                              "event_id")],
-        "raw", "malformed")
+        F.col("f0").alias("actor_id"),
+        F.col("f1").alias("target_id"),
+        F.col("f3").alias("action"),
+        F.col("f2").alias("ts"),
+        *[F.lit(None).cast("string").alias(c) for c in ("content_id", "content_type", "event_id")],
+        "raw",
+        "malformed",
+    )
 
 
 def _klout_opendata(spark: SparkSession, cfg: Config, path: str, network: str | None) -> DataFrame:
@@ -171,7 +195,14 @@ def _klout_opendata(spark: SparkSession, cfg: Config, path: str, network: str | 
         net = F.try_element_at(F.create_map(*[F.lit(x) for kv in od.network_codes.items() for x in kv]), code)
     action_map = F.create_map(*[F.lit(x) for kv in od.actions.items() for x in kv])
     return df.withColumn("network", net).select(
-        "network", F.col("f1").alias("actor_id"), F.col("f0").alias("target_id"),
-        F.try_element_at(action_map, F.col("network")).alias("action"), F.col("f4").alias("ts"),
-        F.col("f2").alias("content_id"), F.lit(None).cast("string").alias("content_type"),
-        F.lit(None).cast("string").alias("event_id"), "raw", "malformed")
+        "network",
+        F.col("f1").alias("actor_id"),
+        F.col("f0").alias("target_id"),
+        F.try_element_at(action_map, F.col("network")).alias("action"),
+        F.col("f4").alias("ts"),
+        F.col("f2").alias("content_id"),
+        F.lit(None).cast("string").alias("content_type"),
+        F.lit(None).cast("string").alias("event_id"),
+        "raw",
+        "malformed",
+    )

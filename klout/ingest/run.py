@@ -29,12 +29,12 @@ class IngestReport:
     source: str
     format: str
     rows_read: int = 0
-    accepted: int = 0                # good rows in the batch (after in-batch de-duplication)
-    inserted: int = 0                # new rows in the main table
-    updated: int = 0                 # rows of the main table that changed
-    quarantined: dict[str, int] = field(default_factory=dict)   # reason -> rows of this batch
-    quarantine_inserted: int = 0     # new rows in the quarantine table
-    dates: list[str] = field(default_factory=list)              # event dates of the accepted rows
+    accepted: int = 0  # good rows in the batch (after in-batch de-duplication)
+    inserted: int = 0  # new rows in the main table
+    updated: int = 0  # rows of the main table that changed
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> rows of this batch
+    quarantine_inserted: int = 0  # new rows in the quarantine table
+    dates: list[str] = field(default_factory=list)  # event dates of the accepted rows
     seconds: float = 0.0
 
     @property
@@ -43,8 +43,15 @@ class IngestReport:
         return self.accepted - self.inserted - self.updated
 
 
-def ingest(spark: SparkSession, cfg: Config, path: str, fmt: str | None = None, kind: str = "interactions",
-           network: str | None = None, now: dt.datetime | None = None) -> IngestReport:
+def ingest(
+    spark: SparkSession,
+    cfg: Config,
+    path: str,
+    fmt: str | None = None,
+    kind: str = "interactions",
+    network: str | None = None,
+    now: dt.datetime | None = None,
+) -> IngestReport:
     """Ingest one source of `kind` into the warehouse and report what happened."""
     fmt = fmt or readers.guess_format(path)
     now = now or now_utc()
@@ -52,8 +59,12 @@ def ingest(spark: SparkSession, cfg: Config, path: str, fmt: str | None = None, 
     report = IngestReport(kind=kind, source=source, format=fmt)
     with step(f"ingest.{kind}", source=source, format=fmt) as counts:
         raw = readers.read_source(spark, cfg, path, fmt, kind, network)
-        checked = _validate(raw, cfg, kind, now).withColumn("source", F.lit(source)) \
-            .withColumn("ingested_at", F.lit(now)).persist(StorageLevel.MEMORY_AND_DISK)
+        checked = (
+            _validate(raw, cfg, kind, now)
+            .withColumn("source", F.lit(source))
+            .withColumn("ingested_at", F.lit(now))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
         try:
             _tally(checked, report)
             good = checked.where(F.col("reason").isNull())
@@ -67,8 +78,13 @@ def ingest(spark: SparkSession, cfg: Config, path: str, fmt: str | None = None, 
                 report.quarantine_inserted = _write_quarantine(spark, cfg, checked, kind, source)["inserted"]
         finally:
             checked.unpersist()
-        counts.update(read=report.rows_read, accepted=report.accepted, inserted=report.inserted,
-                      updated=report.updated, quarantined=sum(report.quarantined.values()))
+        counts.update(
+            read=report.rows_read,
+            accepted=report.accepted,
+            inserted=report.inserted,
+            updated=report.updated,
+            quarantined=sum(report.quarantined.values()),
+        )
     report.seconds = counts["seconds"]
     for reason, n in sorted(report.quarantined.items()):
         log.warning("ingest.%s: quarantined %d row(s): %s", kind, n, reason)
@@ -108,8 +124,11 @@ def _write_profiles(spark: SparkSession, cfg: Config, good: DataFrame, report: I
     wh = Warehouse(spark, cfg)
     if report.accepted == 0:
         return
-    values = [c for c in tables.PROFILES_HISTORY.schema.fieldNames()
-              if c not in tables.PROFILES_HISTORY.key + ("source", "ingested_at")]
+    values = [
+        c
+        for c in tables.PROFILES_HISTORY.schema.fieldNames()
+        if c not in tables.PROFILES_HISTORY.key + ("source", "ingested_at")
+    ]
     changed = values_differ(values)
     history = wh[tables.PROFILES_HISTORY].merge(good, update_when=changed)
     newest = Window.partitionBy("network", "user_id").orderBy(F.col("snapshot_date").desc())

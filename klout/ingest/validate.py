@@ -16,17 +16,49 @@ from klout.config import Config
 
 # Closed list of quarantine reasons, by kind, in the order they are checked.
 REASONS = {
-    "interactions": ("malformed_record", "missing_network", "unknown_network", "missing_actor_id",
-                     "missing_target_id", "missing_action", "unknown_action", "missing_timestamp",
-                     "unparseable_timestamp", "future_timestamp", "unknown_content_type", "self_interaction",
-                     "duplicate_event"),
-    "profiles": ("malformed_record", "missing_network", "unknown_network", "missing_user_id",
-                 "missing_snapshot_date", "unparseable_snapshot_date", "future_snapshot_date", "invalid_followers",
-                 "invalid_following", "invalid_lists", "invalid_posts", "invalid_verified", "invalid_created_at",
-                 "invalid_external_authority", "invalid_spam_follower_share", "invalid_inactive_follower_share",
-                 "duplicate_snapshot"),
-    "identities": ("malformed_record", "missing_person_id", "missing_network", "unknown_network",
-                   "missing_user_id", "conflicting_link", "duplicate_link"),
+    "interactions": (
+        "malformed_record",
+        "missing_network",
+        "unknown_network",
+        "missing_actor_id",
+        "missing_target_id",
+        "missing_action",
+        "unknown_action",
+        "missing_timestamp",
+        "unparseable_timestamp",
+        "future_timestamp",
+        "unknown_content_type",
+        "self_interaction",
+        "duplicate_event",
+    ),
+    "profiles": (
+        "malformed_record",
+        "missing_network",
+        "unknown_network",
+        "missing_user_id",
+        "missing_snapshot_date",
+        "unparseable_snapshot_date",
+        "future_snapshot_date",
+        "invalid_followers",
+        "invalid_following",
+        "invalid_lists",
+        "invalid_posts",
+        "invalid_verified",
+        "invalid_created_at",
+        "invalid_external_authority",
+        "invalid_spam_follower_share",
+        "invalid_inactive_follower_share",
+        "duplicate_snapshot",
+    ),
+    "identities": (
+        "malformed_record",
+        "missing_person_id",
+        "missing_network",
+        "unknown_network",
+        "missing_user_id",
+        "conflicting_link",
+        "duplicate_link",
+    ),
 }
 
 _TRUE = ("true", "t", "yes", "y", "1")
@@ -42,9 +74,11 @@ def clean(c: Column | str) -> Column:
 def parse_timestamp(c: Column, millis_threshold: float) -> Column:
     """ISO-8601 text, epoch seconds or epoch milliseconds (by magnitude) to a UTC timestamp; null if unparseable."""
     number = F.when(c.rlike(r"^[+-]?[0-9]+(\.[0-9]+)?$"), c.try_cast("double"))
-    from_number = (F.when(F.abs(number) >= 1e15, None)  # beyond year 33000 even as ms: garbage
-                   .when(F.abs(number) >= millis_threshold, F.timestamp_millis(number.cast("long")))
-                   .otherwise(F.timestamp_seconds(number)))
+    from_number = (
+        F.when(F.abs(number) >= 1e15, None)  # beyond year 33000 even as ms: garbage
+        .when(F.abs(number) >= millis_threshold, F.timestamp_millis(number.cast("long")))
+        .otherwise(F.timestamp_seconds(number))
+    )
     return F.when(number.isNotNull(), from_number).otherwise(F.try_to_timestamp(c))
 
 
@@ -80,36 +114,58 @@ def interactions(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
     net_raw, actor, target, label = clean("network"), clean("actor_id"), clean("target_id"), clean("action")
     ts_raw, ctype_raw = clean("ts"), clean("content_type")
     out = df.select(
-        F.lower(net_raw).alias("network"), actor.alias("actor_id"), target.alias("target_id"),
+        F.lower(net_raw).alias("network"),
+        actor.alias("actor_id"),
+        target.alias("target_id"),
         F.coalesce(_lookup(canonical, label), _lookup(canonical, F.lower(label))).alias("action"),
         parse_timestamp(ts_raw, ing.epoch_millis_threshold).alias("ts"),
-        clean("content_id").alias("content_id"), F.lower(ctype_raw).alias("content_type"),
+        clean("content_id").alias("content_id"),
+        F.lower(ctype_raw).alias("content_type"),
         clean("event_id").alias("source_event_id"),
-        net_raw.alias("_net_raw"), label.alias("_label"), ts_raw.alias("_ts_raw"), "raw", "malformed",
+        net_raw.alias("_net_raw"),
+        label.alias("_label"),
+        ts_raw.alias("_ts_raw"),
+        "raw",
+        "malformed",
     )
     horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
-    reason = first_reason([
-        (F.col("malformed"), "malformed_record"),
-        *_network_checks(F.col("_net_raw"), F.col("network"), cfg),
-        (F.col("actor_id").isNull(), "missing_actor_id"),
-        (F.col("target_id").isNull(), "missing_target_id"),
-        (F.col("_label").isNull(), "missing_action"),
-        (F.col("action").isNull(), "unknown_action"),
-        (F.col("_ts_raw").isNull(), "missing_timestamp"),
-        (F.col("ts").isNull(), "unparseable_timestamp"),
-        (F.col("ts") > horizon, "future_timestamp"),
-        (F.col("content_type").isNotNull() & ~F.col("content_type").isin(list(cfg.content_types)),
-         "unknown_content_type"),
-        (F.col("actor_id") == F.col("target_id"), "self_interaction"),
-    ])
-    fingerprint = F.concat_ws("\u001f", "network", "actor_id", "target_id", "action",
-                              F.unix_micros("ts").cast("string"), F.coalesce("content_id", F.lit("")),
-                              F.coalesce("content_type", F.lit("")))
-    out = out.withColumns({
-        "reason": reason,
-        "event_id": F.coalesce("source_event_id", F.substring(F.sha2(fingerprint, 256), 1, ing.event_id_hash_chars)),
-        "event_date": F.to_date("ts"),
-    })
+    reason = first_reason(
+        [
+            (F.col("malformed"), "malformed_record"),
+            *_network_checks(F.col("_net_raw"), F.col("network"), cfg),
+            (F.col("actor_id").isNull(), "missing_actor_id"),
+            (F.col("target_id").isNull(), "missing_target_id"),
+            (F.col("_label").isNull(), "missing_action"),
+            (F.col("action").isNull(), "unknown_action"),
+            (F.col("_ts_raw").isNull(), "missing_timestamp"),
+            (F.col("ts").isNull(), "unparseable_timestamp"),
+            (F.col("ts") > horizon, "future_timestamp"),
+            (
+                F.col("content_type").isNotNull() & ~F.col("content_type").isin(list(cfg.content_types)),
+                "unknown_content_type",
+            ),
+            (F.col("actor_id") == F.col("target_id"), "self_interaction"),
+        ]
+    )
+    fingerprint = F.concat_ws(
+        "\u001f",
+        "network",
+        "actor_id",
+        "target_id",
+        "action",
+        F.unix_micros("ts").cast("string"),
+        F.coalesce("content_id", F.lit("")),
+        F.coalesce("content_type", F.lit("")),
+    )
+    out = out.withColumns(
+        {
+            "reason": reason,
+            "event_id": F.coalesce(
+                "source_event_id", F.substring(F.sha2(fingerprint, 256), 1, ing.event_id_hash_chars)
+            ),
+            "event_date": F.to_date("ts"),
+        }
+    )
     out = mark_duplicates(out, ["event_id"], "duplicate_event")
     return out.drop("source_event_id", "_net_raw", "_label", "_ts_raw", "malformed")
 
@@ -132,11 +188,15 @@ def _number(name: str, integral: bool, low: float | None, high: float | None) ->
 def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
     """Typed profile snapshots with `reason`; see REASONS['profiles']."""
     ing = cfg.ingest
-    net_raw, snap_raw, verified_raw, created_raw = (clean("network"), clean("snapshot_date"), clean("verified"),
-                                                    clean("created_at"))
+    net_raw, snap_raw, verified_raw, created_raw = (
+        clean("network"),
+        clean("snapshot_date"),
+        clean("verified"),
+        clean("created_at"),
+    )
     snapshot = F.to_date(parse_timestamp(snap_raw, ing.epoch_millis_threshold))
     created = parse_timestamp(created_raw, ing.epoch_millis_threshold)
-    verified = (F.when(F.lower(verified_raw).isin(*_TRUE), True).when(F.lower(verified_raw).isin(*_FALSE), False))
+    verified = F.when(F.lower(verified_raw).isin(*_TRUE), True).when(F.lower(verified_raw).isin(*_FALSE), False)
     numeric = {
         "followers": _number("followers", True, 0, None),
         "following": _number("following", True, 0, None),
@@ -147,25 +207,35 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
         "inactive_follower_share": _number("inactive_follower_share", False, 0, 1),
     }
     horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
-    reason = first_reason([
-        (F.col("malformed"), "malformed_record"),
-        *_network_checks(net_raw, F.lower(net_raw), cfg),
-        (clean("user_id").isNull(), "missing_user_id"),
-        (snap_raw.isNull(), "missing_snapshot_date"),
-        (snapshot.isNull(), "unparseable_snapshot_date"),
-        (snapshot > F.to_date(horizon), "future_snapshot_date"),
-        *[(numeric[c][1], f"invalid_{c}") for c in ("followers", "following", "lists", "posts")],
-        (verified_raw.isNotNull() & verified.isNull(), "invalid_verified"),
-        (created_raw.isNotNull() & (created.isNull() | (created > horizon)), "invalid_created_at"),
-        *[(numeric[c][1], f"invalid_{c}")
-          for c in ("external_authority", "spam_follower_share", "inactive_follower_share")],
-    ])
+    reason = first_reason(
+        [
+            (F.col("malformed"), "malformed_record"),
+            *_network_checks(net_raw, F.lower(net_raw), cfg),
+            (clean("user_id").isNull(), "missing_user_id"),
+            (snap_raw.isNull(), "missing_snapshot_date"),
+            (snapshot.isNull(), "unparseable_snapshot_date"),
+            (snapshot > F.to_date(horizon), "future_snapshot_date"),
+            *[(numeric[c][1], f"invalid_{c}") for c in ("followers", "following", "lists", "posts")],
+            (verified_raw.isNotNull() & verified.isNull(), "invalid_verified"),
+            (created_raw.isNotNull() & (created.isNull() | (created > horizon)), "invalid_created_at"),
+            *[
+                (numeric[c][1], f"invalid_{c}")
+                for c in ("external_authority", "spam_follower_share", "inactive_follower_share")
+            ],
+        ]
+    )
     out = df.select(
-        F.lower(net_raw).alias("network"), clean("user_id").alias("user_id"), snapshot.alias("snapshot_date"),
+        F.lower(net_raw).alias("network"),
+        clean("user_id").alias("user_id"),
+        snapshot.alias("snapshot_date"),
         *[numeric[c][0].alias(c) for c in ("followers", "following", "lists", "posts")],
-        verified.alias("verified"), created.alias("created_at"), clean("title_seniority").alias("title_seniority"),
+        verified.alias("verified"),
+        created.alias("created_at"),
+        clean("title_seniority").alias("title_seniority"),
         *[numeric[c][0].alias(c) for c in ("external_authority", "spam_follower_share", "inactive_follower_share")],
-        "raw", reason.alias("reason"), snapshot.alias("event_date"),
+        "raw",
+        reason.alias("reason"),
+        snapshot.alias("event_date"),
     )
     return mark_duplicates(out, ["network", "user_id", "snapshot_date"], "duplicate_snapshot")
 
@@ -173,14 +243,21 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
 def identities(df: DataFrame, cfg: Config) -> DataFrame:
     """Typed identity links with `reason`; an account linked to two persons in one batch is a conflict."""
     net_raw = clean("network")
-    out = df.select(clean("person_id").alias("person_id"), F.lower(net_raw).alias("network"),
-                    clean("user_id").alias("user_id"), "raw", F.lit(None).cast("date").alias("event_date"),
-                    first_reason([
-                        (F.col("malformed"), "malformed_record"),
-                        (clean("person_id").isNull(), "missing_person_id"),
-                        *_network_checks(net_raw, F.lower(net_raw), cfg),
-                        (clean("user_id").isNull(), "missing_user_id"),
-                    ]).alias("reason"))
+    out = df.select(
+        clean("person_id").alias("person_id"),
+        F.lower(net_raw).alias("network"),
+        clean("user_id").alias("user_id"),
+        "raw",
+        F.lit(None).cast("date").alias("event_date"),
+        first_reason(
+            [
+                (F.col("malformed"), "malformed_record"),
+                (clean("person_id").isNull(), "missing_person_id"),
+                *_network_checks(net_raw, F.lower(net_raw), cfg),
+                (clean("user_id").isNull(), "missing_user_id"),
+            ]
+        ).alias("reason"),
+    )
     account = Window.partitionBy("network", "user_id", F.col("reason").isNull())
     conflict = F.col("reason").isNull() & (F.min("person_id").over(account) != F.max("person_id").over(account))
     out = out.withColumn("reason", F.when(conflict, F.lit("conflicting_link")).otherwise(F.col("reason")))

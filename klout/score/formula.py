@@ -28,8 +28,7 @@ def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFram
 def network_values(accounts: DataFrame, cfg: Config) -> DataFrame:
     """(person_id, network, value): the network's weight times what the person's accounts there add."""
     added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
-    return (accounts.groupBy("person_id", "network")
-            .agg((exact_sum(added) * where_weight(cfg)).alias("value")))
+    return accounts.groupBy("person_id", "network").agg((exact_sum(added) * where_weight(cfg)).alias("value"))
 
 
 def person_raw(values: DataFrame, cfg: Config) -> DataFrame:
@@ -50,10 +49,13 @@ def classic_subscores(accounts: DataFrame, features: DataFrame) -> DataFrame:
     true_reach: distinct engaged reactors in the window (per account exact, summed over accounts);
     amplification: weighted reactions per post created in the window; network_impact: the engagement-weighted
     mean influence of the reactors (null without engagement)."""
-    per_account = accounts.join(features.select("network", "account_id", "weighted_reactions", "posts"),
-                                ["network", "account_id"], "left")
+    per_account = accounts.join(
+        features.select("network", "account_id", "weighted_reactions", "posts"), ["network", "account_id"], "left"
+    )
     return per_account.groupBy("person_id").agg(
         F.sum("reactors").cast("long").alias("true_reach"),
         F.try_divide(exact_sum("weighted_reactions"), exact_sum("posts")).alias("amplification"),
-        F.try_divide(exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight"))
-        .alias("network_impact"))
+        F.try_divide(
+            exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight")
+        ).alias("network_impact"),
+    )

@@ -22,8 +22,15 @@ from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_
 from klout.warehouse import Warehouse
 
 
-def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame | None, day_before: DataFrame | None,
-                 week_before: DataFrame | None, cfg: Config, cache: Cache) -> tuple[DataFrame, DataFrame]:
+def score_tables(
+    accounts: DataFrame,
+    features: DataFrame,
+    previous: DataFrame | None,
+    day_before: DataFrame | None,
+    week_before: DataFrame | None,
+    cfg: Config,
+    cache: Cache,
+) -> tuple[DataFrame, DataFrame]:
     """(scores, explanations) without the date column, from the accounts' influence with person ids, the run
     date's features and earlier published scores (`previous`: the latest before the run date, for smoothing and
     what changed; `day_before`/`week_before`: exactly 1 and 7 days before, for the changes)."""
@@ -31,8 +38,11 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
     raw = cache(person_raw(values, cfg))
     points = quantile_points(raw, "raw", cfg.score)
     people = percentile(raw, "raw", points, "_pct").withColumn("target_score", target_score(F.col("_pct"), cfg.score))
-    networks = cache(percentile(values, "value", points, "_pct").withColumn(
-        "score", F.round(target_score(F.col("_pct"), cfg.score), SCORE_DECIMALS)).drop("_pct"))
+    networks = cache(
+        percentile(values, "value", points, "_pct")
+        .withColumn("score", F.round(target_score(F.col("_pct"), cfg.score), SCORE_DECIMALS))
+        .drop("_pct")
+    )
 
     if previous is not None:
         people = people.join(previous.select("person_id", F.col("score").alias("_prev")), "person_id", "left")
@@ -46,29 +56,44 @@ def score_tables(accounts: DataFrame, features: DataFrame, previous: DataFrame |
             b = before.select("person_id", F.col("score").alias("_b"))
             change = F.round(F.col("score") - F.col("_b"), SCORE_DECIMALS)
             people = people.join(b, "person_id", "left").withColumn(name, change).drop("_b")
-    network_map = (networks.groupBy("person_id")
-                   .agg(F.map_from_entries(F.array_sort(F.collect_list(F.struct("network", "score"))))
-                        .alias("network_scores")))
-    scores = (rank_and_percentile(people)
-              .join(network_map, "person_id")
-              .join(classic_subscores(accounts, features), "person_id", "left")
-              .select(*[c for c in schemas.SCORES.fieldNames() if c != "date"], "_prev"))
+    network_map = networks.groupBy("person_id").agg(
+        F.map_from_entries(F.array_sort(F.collect_list(F.struct("network", "score")))).alias("network_scores")
+    )
+    scores = (
+        rank_and_percentile(people)
+        .join(network_map, "person_id")
+        .join(classic_subscores(accounts, features), "person_id", "left")
+        .select(*[c for c in schemas.SCORES.fieldNames() if c != "date"], "_prev")
+    )
     scores = cache(scores.withColumn("true_reach", F.coalesce("true_reach", F.lit(0)).cast("long")))
 
     k = cfg.score.explain_top
-    parts = [explain.top_networks(networks.join(raw, "person_id"), k, network_share(cfg)),
-             explain.top_actions(accounts, features, cfg, k),
-             explain.top_reactors(accounts, cfg, cfg.graph.top_reactors),
-             explain.network_changes(networks, None if previous is None else previous.select(
-                 "person_id", F.explode("network_scores").alias("network", "score")))]
+    parts = [
+        explain.top_networks(networks.join(raw, "person_id"), k, network_share(cfg)),
+        explain.top_actions(accounts, features, cfg, k),
+        explain.top_reactors(accounts, cfg, cfg.graph.top_reactors),
+        explain.network_changes(
+            networks,
+            None
+            if previous is None
+            else previous.select("person_id", F.explode("network_scores").alias("network", "score")),
+        ),
+    ]
     why = scores.select("person_id", "score", F.col("_prev").alias("previous_score"))
     for part in parts:
         why = why.join(part, "person_id", "left")
-    empty = {f.name: F.array().cast(f.dataType) for f in schemas.SCORE_EXPLANATIONS.fields
-             if f.name.startswith(("top_", "network_changes"))}
+    empty = {
+        f.name: F.array().cast(f.dataType)
+        for f in schemas.SCORE_EXPLANATIONS.fields
+        if f.name.startswith(("top_", "network_changes"))
+    }
     why = why.withColumns({name: F.coalesce(name, e) for name, e in empty.items()})
-    why = why.withColumn("summary", explain.summary(F.col("score"), F.col("previous_score"), F.col("top_networks"),
-                                                    F.col("top_actions"), F.col("top_reactors")))
+    why = why.withColumn(
+        "summary",
+        explain.summary(
+            F.col("score"), F.col("previous_score"), F.col("top_networks"), F.col("top_actions"), F.col("top_reactors")
+        ),
+    )
     return scores.drop("_prev"), why.select(*[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"])
 
 

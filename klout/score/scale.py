@@ -40,8 +40,9 @@ def quantile_probabilities(cfg: ScoreConfig) -> list[float]:
 def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[float, float]]:
     """[(value, percentile)] for the distinct approximate quantiles of `column`, by value."""
     probs = quantile_probabilities(cfg)
-    row = df.agg(F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"),
-                 F.count(F.lit(1)).alias("n")).first()
+    row = df.agg(
+        F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"), F.count(F.lit(1)).alias("n")
+    ).first()
     assert row is not None  # a global aggregate: always exactly one row
     if not row["n"]:
         return []
@@ -71,17 +72,14 @@ def percentile(df: DataFrame, column: str, points: list[tuple[float, float]], ou
         return df.withColumn(out, F.lit(0.0 if not points else points[0][1]))
     values = [v for v, _ in points]
     bucket = f"_{out}_bucket"
-    placed = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column,
-                        outputCol=bucket).transform(df)
+    placed = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column, outputCol=bucket).transform(df)
     v = F.array(*[F.lit(x) for x in values])
     p = F.array(*[F.lit(x) for _, x in points])
     j = F.col(bucket).cast("int")  # bucket j (1..m-1) lies between values[j-1] and values[j]
     lo_v, hi_v = F.element_at(v, j), F.element_at(v, j + 1)
     lo_p, hi_p = F.element_at(p, j), F.element_at(p, j + 1)
     inside = lo_p + (F.col(column) - lo_v) / (hi_v - lo_v) * (hi_p - lo_p)
-    pct = (F.when(j <= 0, F.lit(points[0][1]))
-           .when(j >= len(values), F.lit(points[-1][1]))
-           .otherwise(inside))
+    pct = F.when(j <= 0, F.lit(points[0][1])).when(j >= len(values), F.lit(points[-1][1])).otherwise(inside)
     return placed.withColumn(out, pct).drop(bucket)
 
 
@@ -90,8 +88,7 @@ def target_score(pct: Column, cfg: ScoreConfig) -> Column:
     anchors = cfg.anchors()
     expr = F.lit(anchors[-1][1])
     for (p0, s0), (p1, s1) in reversed(list(itertools.pairwise(anchors))):
-        expr = F.when(pct <= F.lit(p1), F.lit(s0) + (pct - F.lit(p0)) / F.lit(p1 - p0) * F.lit(s1 - s0)) \
-            .otherwise(expr)
+        expr = F.when(pct <= F.lit(p1), F.lit(s0) + (pct - F.lit(p0)) / F.lit(p1 - p0) * F.lit(s1 - s0)).otherwise(expr)
     return F.least(F.greatest(expr, F.lit(anchors[0][1])), F.lit(anchors[-1][1]))
 
 
@@ -110,16 +107,28 @@ def rank_and_percentile(scores: DataFrame) -> DataFrame:
     band = F.floor("score").cast("int")
     counts = scores.groupBy("score").agg(F.count(F.lit(1)).alias("_n")).withColumn("_band", band)
     above_in_band = F.coalesce(
-        F.sum("_n").over(Window.partitionBy("_band").orderBy(F.desc("score"))
-                         .rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
+        F.sum("_n").over(
+            Window.partitionBy("_band").orderBy(F.desc("score")).rowsBetween(Window.unboundedPreceding, -1)
+        ),
+        F.lit(0),
+    )
     bands = counts.groupBy("_band").agg(F.sum("_n").alias("_band_n"))
-    higher_bands = (bands.alias("b").join(bands.alias("h"), F.col("h._band") > F.col("b._band"), "left")
-                    .groupBy(F.col("b._band").alias("_band"))
-                    .agg(F.coalesce(F.sum("h._band_n"), F.lit(0)).alias("_above_bands")))
+    higher_bands = (
+        bands.alias("b")
+        .join(bands.alias("h"), F.col("h._band") > F.col("b._band"), "left")
+        .groupBy(F.col("b._band").alias("_band"))
+        .agg(F.coalesce(F.sum("h._band_n"), F.lit(0)).alias("_above_bands"))
+    )
     total = bands.agg(F.sum("_band_n").alias("_total"))
     higher = F.col("_above_in_band") + F.col("_above_bands")
-    table = (counts.withColumn("_above_in_band", above_in_band)
-             .join(higher_bands, "_band", "inner").crossJoin(total)
-             .select("score", (higher + 1).cast("long").alias("rank"),
-                     ((F.col("_total") - higher - F.col("_n")) / F.col("_total")).alias("percentile")))
+    table = (
+        counts.withColumn("_above_in_band", above_in_band)
+        .join(higher_bands, "_band", "inner")
+        .crossJoin(total)
+        .select(
+            "score",
+            (higher + 1).cast("long").alias("rank"),
+            ((F.col("_total") - higher - F.col("_n")) / F.col("_total")).alias("percentile"),
+        )
+    )
     return scores.join(F.broadcast(table), "score", "inner")

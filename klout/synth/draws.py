@@ -64,8 +64,16 @@ def pick(u: Column, weights: Mapping[str, float], what: str) -> Column:
     return last if expr is None else expr.otherwise(last)
 
 
-def slot_table(draws: Draws, df: DataFrame, cell: Sequence[str], weight: str, order: Sequence[str],
-               resolution: float, buckets: int, salt: str) -> tuple[DataFrame, DataFrame]:
+def slot_table(
+    draws: Draws,
+    df: DataFrame,
+    cell: Sequence[str],
+    weight: str,
+    order: Sequence[str],
+    resolution: float,
+    buckets: int,
+    salt: str,
+) -> tuple[DataFrame, DataFrame]:
     """Give each row `max(1, stochastic_round(weight * resolution))` consecutive slot numbers within its cell.
 
     Sampling a row in proportion to its weight is then a uniform slot number `floor(u * slots_in_cell)` and an
@@ -90,6 +98,7 @@ def slot_table(draws: Draws, df: DataFrame, cell: Sequence[str], weight: str, or
         offsets = per_bucket.withColumn("_offset", F.coalesce(F.sum("_bucket_slots").over(before), F.lit(0)))
         cells = per_bucket.groupBy(*keys).agg(F.sum("_bucket_slots").alias("slots"))
         df = df.join(F.broadcast(offsets.select(*keys, "_bucket", "_offset")), [*keys, "_bucket"])
-    slots = (df.withColumn("_i", F.explode(F.sequence(F.lit(0).cast("long"), F.col("_k") - 1)))
-             .select(*keys, (F.col("_offset") + F.col("_local") + F.col("_i")).alias("slot"), *payload))
+    slots = df.withColumn("_i", F.explode(F.sequence(F.lit(0).cast("long"), F.col("_k") - 1))).select(
+        *keys, (F.col("_offset") + F.col("_local") + F.col("_i")).alias("slot"), *payload
+    )
     return slots, cells

@@ -100,13 +100,24 @@ def people(spark: SparkSession, plan: Plan) -> DataFrame:
     # Bots react to honest people at the minimum activity (camouflage); their bulk reactions go to the ring.
     activity = F.when(is_bot, F.lit(1.0)).otherwise(d.pareto("activity", s.activity_alpha, p))
     community = F.when(is_bot, plan.ring_community(F.col("ring"))).otherwise(
-        F.floor(d.uniform("community", p) * s.communities).cast("int"))
-    return (spark.range(0, s.people, numPartitions=plan.partitions).withColumnRenamed("id", "p")
-            .withColumns({"is_bot": is_bot, "ring": ring, "is_celebrity": is_celebrity, "influence": influence,
-                          "activity": activity,
-                          "elite": ~is_bot & (is_celebrity | (base >= F.lit(plan.elite_threshold))),
-                          "person_id": F.format_string("p%07d", p)})
-            .withColumn("community", community))
+        F.floor(d.uniform("community", p) * s.communities).cast("int")
+    )
+    return (
+        spark.range(0, s.people, numPartitions=plan.partitions)
+        .withColumnRenamed("id", "p")
+        .withColumns(
+            {
+                "is_bot": is_bot,
+                "ring": ring,
+                "is_celebrity": is_celebrity,
+                "influence": influence,
+                "activity": activity,
+                "elite": ~is_bot & (is_celebrity | (base >= F.lit(plan.elite_threshold))),
+                "person_id": F.format_string("p%07d", p),
+            }
+        )
+        .withColumn("community", community)
+    )
 
 
 def accounts(people_df: DataFrame, plan: Plan) -> DataFrame:
@@ -119,15 +130,20 @@ def accounts(people_df: DataFrame, plan: Plan) -> DataFrame:
     p = F.col("p")
     ring_net = plan.ring_network(F.col("ring"))
     fallback = max(plan.networks, key=lambda n: (s.networks[n].account_probability, n))
-    flags = {n: (d.uniform("account", F.lit(n), p) < F.lit(s.networks[n].account_probability))
-             | (F.col("is_bot") & (ring_net == F.lit(n))) for n in plan.networks}
+    flags = {
+        n: (d.uniform("account", F.lit(n), p) < F.lit(s.networks[n].account_probability))
+        | (F.col("is_bot") & (ring_net == F.lit(n)))
+        for n in plan.networks
+    }
     none = ~functools.reduce(operator.or_, flags.values())
-    nets = F.filter(F.array(*[F.when(flags[n] | (none & F.lit(n == fallback)), F.lit(n)) for n in plan.networks]),
-                    lambda x: x.isNotNull())
+    nets = F.filter(
+        F.array(*[F.when(flags[n] | (none & F.lit(n == fallback)), F.lit(n)) for n in plan.networks]),
+        lambda x: x.isNotNull(),
+    )
     linked = (F.size(nets) >= 2) & (d.uniform("link", p) < F.lit(s.link_probability))
-    return (people_df
-            .select("*", linked.alias("linked"), F.explode(nets).alias("network"))
-            .withColumn("user_id", plan.user_id(F.col("network"), p)))
+    return people_df.select("*", linked.alias("linked"), F.explode(nets).alias("network")).withColumn(
+        "user_id", plan.user_id(F.col("network"), p)
+    )
 
 
 def identities(accounts_df: DataFrame) -> DataFrame:
@@ -155,49 +171,59 @@ def profiles(accounts_df: DataFrame, plan: Plan) -> DataFrame:
     followers = F.round(organic * growth).cast("long") + bought
 
     following = F.when(bot, F.lit(2000.0) + d.uniform("following", *key) * 3000.0).otherwise(
-        F.exp(F.lit(5.0) + d.normal("following", *key)))
+        F.exp(F.lit(5.0) + d.normal("following", *key))
+    )
     age_days = F.when(bot, F.lit(5.0) + d.uniform("age", *key) * 120.0).otherwise(
-        F.lit(30.0) + d.uniform("age", *key) * 3600.0)
+        F.lit(30.0) + d.uniform("age", *key) * 3600.0
+    )
     created_micros = F.lit(plan.start_micros) - (age_days * DAY_MICROS).cast("long")
     posts_rate = F.lit(s.posts_per_day) * F.when(bot, F.lit(3.0)).otherwise(F.lit(0.5) + d.uniform("posts", *key))
     posts = F.round(posts_rate * (age_days + snap_day)).cast("long")
 
-    verified = F.when(net.isin(*REPORTS_VERIFIED), F.col("is_celebrity")
-                      | (F.col("elite") & (d.uniform("verified", *key) < 0.5)))
-    level = F.when(F.col("is_celebrity"), F.lit(len(TITLES) - 1)).when(bot, F.floor(d.uniform("title", *key) * 2)) \
+    verified = F.when(
+        net.isin(*REPORTS_VERIFIED), F.col("is_celebrity") | (F.col("elite") & (d.uniform("verified", *key) < 0.5))
+    )
+    level = (
+        F.when(F.col("is_celebrity"), F.lit(len(TITLES) - 1))
+        .when(bot, F.floor(d.uniform("title", *key) * 2))
         .otherwise(F.floor(F.log(F.col("influence")) + d.uniform("title", *key) * 1.5))
+    )
     level = F.least(F.greatest(level.cast("int"), F.lit(0)), F.lit(len(TITLES) - 1))
     title = F.when(net.isin(*REPORTS_TITLE), F.element_at(F.array(*map(F.lit, TITLES)), level + 1))
-    authority = F.when(F.col("elite"), F.round(F.log1p(F.col("influence"))
-                                                * F.exp(d.normal("authority", F.col("p")) * 0.3), 4))
-    spam_share = F.when(bot, (bought + F.lit(0.05) * organic) / F.greatest(followers, F.lit(1))) \
-        .otherwise(F.lit(0.01) + d.uniform("spam", *key) * 0.04)
-    inactive_share = F.when(bot, F.lit(0.3) + d.uniform("inactive", *key) * 0.4) \
-        .otherwise(F.lit(0.05) + d.uniform("inactive", *key) * 0.15)
+    authority = F.when(
+        F.col("elite"), F.round(F.log1p(F.col("influence")) * F.exp(d.normal("authority", F.col("p")) * 0.3), 4)
+    )
+    spam_share = F.when(bot, (bought + F.lit(0.05) * organic) / F.greatest(followers, F.lit(1))).otherwise(
+        F.lit(0.01) + d.uniform("spam", *key) * 0.04
+    )
+    inactive_share = F.when(bot, F.lit(0.3) + d.uniform("inactive", *key) * 0.4).otherwise(
+        F.lit(0.05) + d.uniform("inactive", *key) * 0.15
+    )
 
-    return (accounts_df
-            .withColumn("snap", F.explode(F.array(F.lit(0), F.lit(1))))
-            .select(
-                "network", "user_id",
-                plan.date(snap_day).alias("snapshot_date"),
-                followers.alias("followers"),
-                F.round(following).cast("long").alias("following"),
-                F.when(net.isin(*REPORTS_LISTS),
-                       F.round(followers * 0.005 * (F.lit(0.5) + d.uniform("lists", *key))).cast("long"))
-                .alias("lists"),
-                posts.alias("posts"),
-                verified.alias("verified"),
-                F.timestamp_micros(created_micros).alias("created_at"),
-                title.alias("title_seniority"),
-                authority.cast("double").alias("external_authority"),
-                F.least(spam_share, F.lit(1.0)).cast("double").alias("spam_follower_share"),
-                inactive_share.cast("double").alias("inactive_follower_share")))
+    return accounts_df.withColumn("snap", F.explode(F.array(F.lit(0), F.lit(1)))).select(
+        "network",
+        "user_id",
+        plan.date(snap_day).alias("snapshot_date"),
+        followers.alias("followers"),
+        F.round(following).cast("long").alias("following"),
+        F.when(
+            net.isin(*REPORTS_LISTS), F.round(followers * 0.005 * (F.lit(0.5) + d.uniform("lists", *key))).cast("long")
+        ).alias("lists"),
+        posts.alias("posts"),
+        verified.alias("verified"),
+        F.timestamp_micros(created_micros).alias("created_at"),
+        title.alias("title_seniority"),
+        authority.cast("double").alias("external_authority"),
+        F.least(spam_share, F.lit(1.0)).cast("double").alias("spam_follower_share"),
+        inactive_share.cast("double").alias("inactive_follower_share"),
+    )
 
 
 def truth_people(people_df: DataFrame) -> DataFrame:
     """Ground truth per person, for validating that scores recover the hidden influence and catch the bots."""
-    return people_df.select("person_id", "influence", "is_bot", "is_celebrity", "community",
-                            F.col("ring").alias("ring_id"))
+    return people_df.select(
+        "person_id", "influence", "is_bot", "is_celebrity", "community", F.col("ring").alias("ring_id")
+    )
 
 
 def truth_accounts(accounts_df: DataFrame) -> DataFrame:

@@ -53,9 +53,17 @@ def generate_world(spark: SparkSession, cfg: Config) -> World:
     if ring is not None:
         events = events.unionByName(ring)
     s = cfg.synth
-    log.info("synth world: seed=%d people=%d (bots=%d in %d rings, celebrities=%d) days=%d "
-             "interactions/day=%d networks=%s", s.seed, s.people, plan.n_bots, plan.n_rings, plan.n_celebrities,
-             s.days, s.interactions_per_day, ",".join(plan.networks))
+    log.info(
+        "synth world: seed=%d people=%d (bots=%d in %d rings, celebrities=%d) days=%d interactions/day=%d networks=%s",
+        s.seed,
+        s.people,
+        plan.n_bots,
+        plan.n_rings,
+        plan.n_celebrities,
+        s.days,
+        s.interactions_per_day,
+        ",".join(plan.networks),
+    )
     return World(
         interactions=inter.finish(events, plan),
         profiles=pop.profiles(accounts, plan),
@@ -100,6 +108,12 @@ def write_world(world: World, out_dir: str) -> dict[str, int]:
         writer.parquet(path)
         counts[name] = spark.read.parquet(path).count()
         seconds = time.monotonic() - started
-        log.info("synth wrote %s: %d rows in %.1f s (%.0f rows/s) -> %s", name, counts[name], seconds,
-                 counts[name] / seconds if seconds > 0 else 0.0, path)
+        log.info(
+            "synth wrote %s: %d rows in %.1f s (%.0f rows/s) -> %s",
+            name,
+            counts[name],
+            seconds,
+            counts[name] / seconds if seconds > 0 else 0.0,
+            path,
+        )
     return counts
