@@ -20,17 +20,17 @@ import yaml
 from pyspark.testing import assertDataFrameEqual
 
 import klout
-from conftest import WORLD_SHAPE, make_config
 from klout import tables
 from klout.config import to_plain
-from klout.daily import run_daily
 from klout.ingest.run import ingest
+from klout.pipeline import run_daily
 from klout.synth import generate_world, write_world
+from klout.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-WORLD = [*WORLD_SHAPE, "synth.days=2"]  # the shared world's shape (conftest), over two days
+DAYS_SET = "synth.days=2"  # the world: the shared world's shape (the `world_shape` fixture), over two days
 DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(2)]
 # the cluster run shuffles into other partition counts than the local run (conftest's 2): the tables must not depend
 # on how rows are partitioned or in which order shuffled rows arrive
@@ -83,12 +83,13 @@ def package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(spark, cluster, package, tmp_path_factory):
+def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
     """One ingested world, copied into a second warehouse; every day run by one spark-submit (`--date first --end
     last`) on the cluster on the second while the in-process session runs them on the first. Returns both configs
     and the submit's event log directory."""
     tmp = tmp_path_factory.mktemp("runs")
-    local, remote = make_config(tmp / "local", *WORLD), make_config(tmp / "cluster", *WORLD, *CLUSTER_PARTITIONING)
+    world = (*world_shape, DAYS_SET)
+    local, remote = make_config(tmp / "local", *world), make_config(tmp / "cluster", *world, *CLUSTER_PARTITIONING)
     write_world(generate_world(spark, local), str(tmp / "world"))
     for kind in ("identities", "profiles", "interactions"):
         ingest(spark, local, str(tmp / "world" / kind), "parquet", kind)
@@ -156,9 +157,9 @@ def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
     local, remote, _ = runs
     for day in DAYS:
         for table in COMPARED:
-            expected = tables.partition(spark, local, table, day)
+            expected = Warehouse(spark, local)[table].partition(day)
             assert expected is not None and expected.count() > 300, (table.name, day)
-            assertDataFrameEqual(tables.partition(spark, remote, table, day), expected, rtol=0.0, atol=0.0)
+            assertDataFrameEqual(Warehouse(spark, remote)[table].partition(day), expected, rtol=0.0, atol=0.0)
 
 
 def test_the_submitted_job_ran_its_tasks_on_two_executors_of_the_cluster(runs, cluster):

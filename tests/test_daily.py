@@ -4,38 +4,48 @@ kept down, and the commands that read the scores (recovering the hidden influenc
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from conftest import WORLD_DAYS
 from klout import cli, tables
-from klout.daily import run_daily
-from klout.persons import with_person_id
 from klout.evaluation.predictors import person_accounts
 from klout.evaluation.run import truth_frame
+from klout.persons import with_person_id
+from klout.pipeline import run_daily
+from klout.warehouse import Warehouse
 
-DAYS = WORLD_DAYS
-LAST = DAYS[-1]
+LAST = dt.date(2026, 1, 3)  # the scored world's last day (checked by `world`)
 OUTPUTS = (tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCORE_EXPLANATIONS)
 
 
 @pytest.fixture(scope="module")
-def world(spark, scored_world):
-    """The shared scored world: its config, the outputs of the last day as first written, and its truth."""
-    cfg = scored_world.cfg
-    first = {t.name: tables.partition(spark, cfg, t, LAST).localCheckpoint() for t in OUTPUTS}
-    truth = {name: spark.read.parquet(str(scored_world.truth_dir / name)) for name in ("people", "accounts")}
+def world(spark, scored_copy):
+    """The scored world on a copy of its warehouse (this module reruns a day and runs a command that logs a run):
+    its config, the outputs of the last day as first written, and its truth."""
+    world = scored_copy()
+    assert world.days[-1] == LAST
+    cfg = world.cfg
+    first = {t.name: Warehouse(spark, cfg)[t].partition(LAST).localCheckpoint() for t in OUTPUTS}
+    truth = {name: spark.read.parquet(str(world.truth_dir / name)) for name in ("people", "accounts")}
     return cfg, first, truth
 
 
 def test_every_account_of_the_window_gets_a_score_also_one_that_only_reacted(spark, world):
     cfg, first, _ = world
-    features = tables.partition(spark, cfg, tables.FEATURES, LAST)
-    persons = with_person_id(features.select("network", "account_id"), tables.read(spark, cfg, tables.IDENTITIES),
-                             user_id="account_id").select("person_id").distinct()
+    features = Warehouse(spark, cfg)[tables.FEATURES].partition(LAST)
+    persons = (
+        with_person_id(
+            features.select("network", "account_id"),
+            Warehouse(spark, cfg)[tables.IDENTITIES].read(),
+            user_id="account_id",
+        )
+        .select("person_id")
+        .distinct()
+    )
     scores = first[tables.SCORES.name]
     assert persons.count() == scores.count() > 300
     assert persons.join(scores, "person_id", "left_anti").count() == 0
@@ -50,7 +60,7 @@ def test_rerunning_a_day_gives_identical_tables(spark, world):
     cfg, first, _ = world
     run_daily(spark, cfg, LAST)
     for t in OUTPUTS:
-        assertDataFrameEqual(tables.partition(spark, cfg, t, LAST), first[t.name], rtol=0.0, atol=0.0)
+        assertDataFrameEqual(Warehouse(spark, cfg)[t].partition(LAST), first[t.name], rtol=0.0, atol=0.0)
 
 
 def test_a_bot_ring_gains_less_than_honest_accounts_with_as_many_reactions(spark, world):

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import WORLD_DAYS, copy_warehouse
 from klout.evaluation.gaming import BOUGHT_FOLLOWERS, run_experiments
 
 
 @pytest.fixture(scope="module")
-def effects(spark, scored_world, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gaming")
-    cfg = copy_warehouse(scored_world, tmp, "quality.enforce=false")
-    return {e.experiment: e for e in run_experiments(spark, cfg, WORLD_DAYS[-1], tmp / "planted")}
+def effects(spark, scored_copy, tmp_path_factory):
+    world = scored_copy("quality.enforce=false")
+    planted = tmp_path_factory.mktemp("planted")
+    return {e.experiment: e for e in run_experiments(spark, world.cfg, world.days[-1], planted)}
 
 
 def test_a_bot_ring_that_retweets_itself_stays_at_the_bottom(effects):
