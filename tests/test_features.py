@@ -12,19 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
+from pathlib import Path
 
 import pytest
+from chispa import assert_approx_df_equality
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from conftest import make_config
 from klout import schemas, tables
 from klout.features import dynamic
 from klout.features.assemble import assemble
 from klout.features.profile import LONG_LASTING, long_lasting
 from klout.features.run import run_features
 from klout.ingest.run import ingest
+from klout.warehouse import Warehouse
 
 NOW = dt.datetime(2030, 1, 1)
 D1, D2, D3, D4 = (dt.date(2026, 1, d) for d in (1, 2, 3, 4))
@@ -52,6 +54,13 @@ def _edges(spark, rows):
     return spark.createDataFrame(rows, schemas.EDGES_DAILY.fieldNames()[1:])
 
 
+def _assert_edges(edges, rows):
+    """`edges` hold exactly the expected `_edges` rows, in any order, each number to 1e-9 (chispa: a failure shows
+    the two frames' rows side by side, the differing ones marked)."""
+    expected = _edges(edges.sparkSession, rows)
+    assert_approx_df_equality(edges, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+
+
 def _features_of_day(spark, cfg, metrics):
     """gold/features of D1 from one day's metrics, through the same rebuild and assemble the step uses."""
     state = dynamic.rebuild(metrics.withColumn("date", F.lit(D1)), D1, cfg)
@@ -61,25 +70,27 @@ def _features_of_day(spark, cfg, metrics):
 
 # ---- single-day factors (pure transforms) ---------------------------------------------------------------------
 
-def test_pair_cap_scales_a_pairs_repeated_reactions_and_can_be_switched_off(spark, tmp_path):
+@pytest.mark.fast
+def test_pair_cap_scales_a_pairs_repeated_reactions_and_can_be_switched_off(spark, make_config, tmp_path):
     rows = ([("twitter", "r", "t", "retweet", f"p{i}", "photo") for i in range(5)]
             + [("twitter", "r", "u", "retweet", f"q{i}", "photo") for i in range(3)])
     edges, metrics = _day(spark, make_config(tmp_path), rows)
     # r->t: 5 retweets x 1.0 = 5.0 base; pair_factor min(1, 3/5) = 0.6 -> weight 3.0
     # r->u: exactly the cap (3) -> pair_factor 1.0, weight 3.0. r's volume 8 <= 50 free: selectivity 1.
-    assertDataFrameEqual(edges, _edges(spark, [("twitter", "r", "t", 5, 3.0, 0.6, 1.0, 1.0, False),
-                                               ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)]), **TOL)
+    _assert_edges(edges, [("twitter", "r", "t", 5, 3.0, 0.6, 1.0, 1.0, False),
+                          ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)])
     received = metrics.where("metric = 'weighted_reactions'").select("account_id", "value")
     assertDataFrameEqual(received, [Row(account_id="t", value=3.0), Row(account_id="u", value=3.0)], **TOL)
 
     edges, _ = _day(spark, make_config(tmp_path, "features.anti_gaming.pair_cap.enabled=false"), rows)
     # switched off: r->t weighs its full 5 x 1.0 = 5.0
-    assertDataFrameEqual(edges, _edges(spark, [("twitter", "r", "t", 5, 5.0, 1.0, 1.0, 1.0, False),
-                                               ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)]), **TOL)
+    _assert_edges(edges, [("twitter", "r", "t", 5, 5.0, 1.0, 1.0, 1.0, False),
+                          ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)])
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("exponent, factor", [(1.0, 0.5), (2.0, 0.25)])
-def test_selectivity_divides_a_busy_reactors_weight_per_network(spark, tmp_path, exponent, factor):
+def test_selectivity_divides_a_busy_reactors_weight_per_network(spark, make_config, tmp_path, exponent, factor):
     cfg = make_config(tmp_path, "features.anti_gaming.selectivity.free_reactions_per_day=4",
                       f"features.anti_gaming.selectivity.exponent={exponent}")
     rows = ([("twitter", "r", f"t{i}", "retweet", f"p{i}", "photo") for i in range(1, 9)]     # r: 8 on twitter
@@ -92,13 +103,14 @@ def test_selectivity_divides_a_busy_reactors_weight_per_network(spark, tmp_path,
     expected = ([("twitter", "r", f"t{i}", 1, factor, 1.0, factor, 1.0, False) for i in range(1, 9)]
                 + [("twitter", "s", f"t{i}", 1, 1.0, 1.0, 1.0, 1.0, False) for i in range(1, 5)]
                 + [("facebook", "r", "t9", 1, 0.27, 1.0, 1.0, 1.0, False)])
-    assertDataFrameEqual(edges, _edges(spark, expected), **TOL)
+    _assert_edges(edges, expected)
     # t1..t4 receive factor (from r) + 1.0 (from s); t5..t8 only factor.
     received = metrics.where("metric = 'weighted_reactions'").select("account_id", "value")
     assertDataFrameEqual(received, [Row(account_id=f"t{i}", value=factor + (1.0 if i <= 4 else 0.0))
                                     for i in range(1, 9)] + [Row(account_id="t9", value=0.27)], **TOL)
 
 
+@pytest.mark.fast
 def test_rings_down_weight_reciprocated_reactors_and_shape_outside_circle_share(spark, cfg):
     rt = lambda a, t: ("twitter", a, t, "retweet", f"{a}-{t}", "photo")  # noqa: E731  base weight 1.0
     rows = ([rt("a", "b"), rt("b", "a"), rt("a", "c"), rt("c", "a"), rt("b", "c"), rt("c", "b"),  # pure ring
@@ -118,7 +130,7 @@ def test_rings_down_weight_reciprocated_reactors_and_shape_outside_circle_share(
                 + [e("s", f"u{i}", 0.525, True) for i in range(1, 4)] + [e("s", "u4", 0.525, False)]
                 + [e(f"u{i}", "s", floor, True) for i in range(1, 4)]
                 + [e("v", "k1", 1.0, True), e("v", "k2", 1.0, False), e("k1", "v", floor, True)])
-    assertDataFrameEqual(edges, _edges(spark, expected), **TOL)
+    _assert_edges(edges, expected)
 
     features = _features_of_day(spark, cfg, metrics).select("account_id", "weighted_reactions", "outside_circle_share")
     # outside_circle_share = weight from non-reciprocated reactions / all weight received:
@@ -133,12 +145,13 @@ def test_rings_down_weight_reciprocated_reactors_and_shape_outside_circle_share(
     assertDataFrameEqual(features, spark.createDataFrame(expected, features.schema), **TOL)
 
 
+@pytest.mark.fast
 def test_self_reactions_never_count(spark, cfg):
     rows = [("twitter", "a", "a", "retweet", "p1", "photo"), ("twitter", "a", "a", "like", "p1", "photo"),
             ("twitter", "a", "b", "like", "p2", "photo")]
     edges, metrics = _day(spark, cfg, rows)
     # only a->b remains: like 0.3; a's volume is 1 (not 3), so nothing else changes.
-    assertDataFrameEqual(edges, _edges(spark, [("twitter", "a", "b", 1, 0.3, 1.0, 1.0, 1.0, False)]), **TOL)
+    _assert_edges(edges, [("twitter", "a", "b", 1, 0.3, 1.0, 1.0, 1.0, False)])
     assertDataFrameEqual(metrics, spark.createDataFrame(
         [("twitter", "b", m, v) for m, v in [("weighted_reactions", 0.3), ("outside_circle_weight", 0.3),
                                              ("weighted_like", 0.3), ("reactions", 1.0), ("reactor_days", 1.0),
@@ -175,15 +188,15 @@ PROFILE_LINES = [
     "twitter,h,2026-01-01,10,,,,,,janitor,,,",
 ]
 SNAPSHOT_TABLES = (tables.EDGES_DAILY, tables.ACCOUNT_DAILY, tables.FEATURE_STATE, tables.FEATURES)
+WORLD_SETS = ("features.window_days=3", "features.half_life_days=2", "features.unknown_content_weight=0.5")
 
 
 @pytest.fixture(scope="module")
-def world(spark, tmp_path_factory):
+def world(spark, make_config, tmp_path_factory):
     """The WORLD run through run_features for D1..D4 in order; yields (cfg, tables as first written)."""
     tmp = tmp_path_factory.mktemp("world")
-    cfg = make_config(tmp, "features.window_days=3", "features.half_life_days=2",
-                      "features.unknown_content_weight=0.5")
-    tables.merge(spark, cfg, tables.INTERACTIONS, _bronze(spark, WORLD))
+    cfg = make_config(tmp, *WORLD_SETS)
+    Warehouse(spark, cfg)[tables.INTERACTIONS].merge(_bronze(spark, WORLD))
     # Who: the latest graph pass strictly before the run date. For D1 that is 2025-12-31 (g = 3.0; a absent ->
     # default 1.0, not the older 9.0); the D1 pass itself (100s) is not "before D1" (a and g react only on D1).
     influence = [(dt.date(2025, 12, 30), "twitter", "g", 7.0), (dt.date(2025, 12, 30), "twitter", "a", 9.0),
@@ -191,34 +204,34 @@ def world(spark, tmp_path_factory):
                  (D1, "twitter", "g", 100.0), (D1, "twitter", "a", 100.0)]
     # only `influence` matters to the features step; the graph pass's other columns are filled with neutral values
     rows = [(d, net, acc, inf, inf, 0.0, inf, 0, 0.0, None, []) for d, net, acc, inf in influence]
-    tables.merge(spark, cfg, tables.ACCOUNT_INFLUENCE, spark.createDataFrame(rows, schemas.ACCOUNT_INFLUENCE))
+    Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE].merge(spark.createDataFrame(rows, schemas.ACCOUNT_INFLUENCE))
     path = tmp / "profiles.csv"
     path.write_text(",".join(P_HEADER) + "\n" + "\n".join(PROFILE_LINES) + "\n")
     assert ingest(spark, cfg, str(path), "csv", kind="profiles", now=NOW).accepted == len(PROFILE_LINES)
     for day in (D1, D2, D3, D4):
         run_features(spark, cfg, day)
-    first = {t.name: tables.read(spark, cfg, t).collect() for t in SNAPSHOT_TABLES}
+    first = {t.name: Warehouse(spark, cfg)[t].read().collect() for t in SNAPSHOT_TABLES}
     return cfg, first
 
 
 def _part(spark, cfg, table, day):
-    return tables.read(spark, cfg, table).where(F.col("date") == F.lit(day)).drop("date")
+    return Warehouse(spark, cfg)[table].read().where(F.col("date") == F.lit(day)).drop("date")
 
 
 def test_edges_daily_carry_where_what_how_and_anti_gaming_but_no_who_or_self(spark, world):
     cfg, _ = world
     # D1: base weights as in WORLD; Who (g = 3) is not in edges; the self-reaction a->a is absent.
-    assertDataFrameEqual(_part(spark, cfg, tables.EDGES_DAILY, D1), _edges(spark, [
+    _assert_edges(_part(spark, cfg, tables.EDGES_DAILY, D1), [
         ("twitter", "a", "b", 1, 1.0, 1.0, 1.0, 1.0, False),
         ("twitter", "a", "n", 1, 1.0, 1.0, 1.0, 1.0, False),
         ("facebook", "c", "d", 1, 0.324, 1.0, 1.0, 1.0, False),
         ("linkedin", "e", "f", 1, 0.33, 1.0, 1.0, 1.0, False),
-        ("twitter", "g", "h", 1, 0.5, 1.0, 1.0, 1.0, False)]), **TOL)
+        ("twitter", "g", "h", 1, 0.5, 1.0, 1.0, 1.0, False)])
     # D2: x and y react to each other: share 1 -> ring 0.05, weight 0.3 x 0.05 = 0.015; q is not reciprocated.
-    assertDataFrameEqual(_part(spark, cfg, tables.EDGES_DAILY, D2), _edges(spark, [
+    _assert_edges(_part(spark, cfg, tables.EDGES_DAILY, D2), [
         ("twitter", "x", "y", 1, 0.015, 1.0, 1.0, 0.05, True),
         ("twitter", "y", "x", 1, 0.015, 1.0, 1.0, 0.05, True),
-        ("twitter", "q", "y", 1, 0.3, 1.0, 1.0, 1.0, False)]), **TOL)
+        ("twitter", "q", "y", 1, 0.3, 1.0, 1.0, 1.0, False)])
 
 
 def test_who_is_the_previous_graph_passs_influence_or_the_default(spark, world):
@@ -236,8 +249,12 @@ def test_who_is_the_previous_graph_passs_influence_or_the_default(spark, world):
 
 def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
     cfg, _ = world
-    b = (tables.read(spark, cfg, tables.FEATURES).where("account_id = 'b'")
-         .select("date", "weighted_reactions", "weighted_retweet", "reactions"))
+    b = (
+        Warehouse(spark, cfg)[tables.FEATURES]
+        .read()
+        .where("account_id = 'b'")
+        .select("date", "weighted_reactions", "weighted_retweet", "reactions")
+    )
     # b's one retweet of weight 1 on D1, window 3 days, half-life 2 days:
     #   D1 age 0: 1.0;  D2 age 1: 0.5 ** (1/2) = 0.7071;  D3 age 2 (= half-life): 0.5;  D4: out of the window -> 0
     #   the plain count `reactions` is 1 on D1..D3 and 0 on D4 (b's row stays: it has a profile)
@@ -335,17 +352,15 @@ def test_long_lasting_features_from_the_latest_snapshot_on_or_before_the_run_dat
         b2.schema), **TOL)
 
 
-def test_reruns_are_idempotent_and_the_rebuild_equals_the_recurrence(spark, world, tmp_path):
+def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_written(spark, world, copy_warehouse,
+                                                                                   tmp_path):
     cfg, first = world
-    # Work on a copy of the world's warehouse (Delta logs hold relative paths) so the other tests' tables stay put.
-    shutil.copytree(cfg.warehouse_path, tmp_path / "warehouse")
-    cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=2",
-                      "features.unknown_content_weight=0.5")
+    cfg = copy_warehouse(Path(cfg.warehouse), tmp_path, *WORLD_SETS)  # the other tests read the world's tables
 
-    def same_as_first(**tol):
+    def same_as_first():
         for t in SNAPSHOT_TABLES:
-            got = tables.read(spark, cfg, t)
-            assertDataFrameEqual(got, spark.createDataFrame(first[t.name], got.schema), **tol)
+            got = Warehouse(spark, cfg)[t].read()
+            assertDataFrameEqual(got, spark.createDataFrame(first[t.name], got.schema), rtol=0.0, atol=0.0)
 
     run_features(spark, cfg, D1)          # rerun one date (D2..D4 already exist): every table is unchanged
     same_as_first()
@@ -353,13 +368,14 @@ def test_reruns_are_idempotent_and_the_rebuild_equals_the_recurrence(spark, worl
         run_features(spark, cfg, day)
     same_as_first()
 
-    # Rebuild path: without any state, D3 is rebuilt from account_daily D1..D3 (sum of metrics(d) x decay(D3 - d)).
-    shutil.rmtree(tables.FEATURE_STATE.path(cfg))
+    # Rebuild path: without any state, D3 is rebuilt from account_daily D1..D3 (sum of metrics(d) x decay(D3 - d)),
+    # where the recurrence decayed the day before's state: the sums go through exact decimals, so to the last bit.
+    shutil.rmtree(Warehouse(spark, cfg)[tables.FEATURE_STATE].path)
     run_features(spark, cfg, D3)
-    state = tables.read(spark, cfg, tables.FEATURE_STATE)
+    state = Warehouse(spark, cfg)[tables.FEATURE_STATE].read()
     assert [r.date for r in state.select("date").distinct().collect()] == [D3]
     expected_state = [r for r in first[tables.FEATURE_STATE.name] if r.date == D3]
-    assertDataFrameEqual(state, spark.createDataFrame(expected_state, state.schema), rtol=0.0, atol=1e-9)
-    features = tables.read(spark, cfg, tables.FEATURES)
+    assertDataFrameEqual(state, spark.createDataFrame(expected_state, state.schema), rtol=0.0, atol=0.0)
+    features = Warehouse(spark, cfg)[tables.FEATURES].read()
     assertDataFrameEqual(features, spark.createDataFrame(first[tables.FEATURES.name], features.schema),
-                         rtol=0.0, atol=1e-9)
+                         rtol=0.0, atol=0.0)

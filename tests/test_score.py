@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from chispa.column_comparer import assert_approx_column_equality
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 from pyspark.testing import assertDataFrameEqual
 
-from conftest import make_config
 from klout import schemas
 from klout.caching import Cache
 from klout.score.formula import accounts_of_persons, network_share, person_raw
@@ -27,6 +27,7 @@ def _values(spark, xs):
     return spark.createDataFrame([(f"p{i}", float(x)) for i, x in enumerate(xs)], "person_id string, raw double")
 
 
+@pytest.mark.fast
 def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg):
     # 5 distinct values: share below rescaled like percent_rank: 0, 1/4, 2/4, 3/4, 1
     points = quantile_points(_values(spark, [5, 1, 4, 2, 3]), "raw", cfg.score)
@@ -39,28 +40,32 @@ def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg)
     assert quantile_points(_values(spark, [1, 1, 1, 2]), "raw", cfg.score) == [(1.0, 0.0), (2.0, pytest.approx(1.0))]
 
 
+@pytest.mark.fast
 def test_percentile_interpolates_between_quantile_points(spark, cfg):
     points = [(1.0, 0.0), (2.0, 0.25), (3.0, 0.5), (5.0, 1.0)]
-    out = percentile(_values(spark, [0.5, 1, 1.5, 2, 4, 5, 9]), "raw", points, "pct").select("raw", "pct")
     # below the lowest -> 0; 1.5 -> halfway 0..0.25; 4 -> halfway 0.5..1; at or above the highest -> 1
-    assertDataFrameEqual(out, [(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0),
-                               (9.0, 1.0)], **TOL)
+    df = spark.createDataFrame([(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0),
+                                (9.0, 1.0)], "raw double, expected double")
+    assert_approx_column_equality(percentile(df, "raw", points, "pct"), "pct", "expected", 1e-9)
 
 
+@pytest.mark.fast
 def test_target_score_follows_the_configured_anchors(spark, cfg):
-    df = spark.createDataFrame([(p,) for p in (0.0, 0.05, 0.2, 0.5, 0.95, 0.97, 1.0)], "pct double")
-    out = df.select("pct", target_score(F.col("pct"), cfg.score).alias("score"))
     # 0.05: 1 + 0.5 x 14 = 8;  0.2: 15 + 0.5 x 17 = 23.5;  0.97: 63 + 0.5 x 12 = 69
-    assertDataFrameEqual(out, [(0.0, 1.0), (0.05, 8.0), (0.2, 23.5), (0.5, 40.0), (0.95, 63.0), (0.97, 69.0),
-                               (1.0, 100.0)], **TOL)
+    df = spark.createDataFrame([(0.0, 1.0), (0.05, 8.0), (0.2, 23.5), (0.5, 40.0), (0.95, 63.0), (0.97, 69.0),
+                                (1.0, 100.0)], "pct double, expected double")
+    out = df.withColumn("score", target_score(F.col("pct"), cfg.score))
+    assert_approx_column_equality(out, "score", "expected", 1e-9)
 
 
+@pytest.mark.fast
 def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark, cfg):
-    df = spark.createDataFrame([("a", 60.0, 50.0), ("b", 10.0, None), ("c", 20.0, 30.0), ("d", 33.0, 33.0)],
-                               "person_id string, target double, prev double")
-    out = df.select("person_id", smoothed(F.col("target"), F.col("prev"), cfg.score).alias("score"))
     # a: 50 + 0.3 x 10 = 53;  b: no previous -> 10;  c: 30 - 0.3 x 10 = 27;  d: unchanged 33
-    assertDataFrameEqual(out, [("a", 53.0), ("b", 10.0), ("c", 27.0), ("d", 33.0)], **TOL)
+    df = spark.createDataFrame(
+        [("a", 60.0, 50.0, 53.0), ("b", 10.0, None, 10.0), ("c", 20.0, 30.0, 27.0), ("d", 33.0, 33.0, 33.0)],
+        "person_id string, target double, prev double, expected double")
+    out = df.withColumn("score", smoothed(F.col("target"), F.col("prev"), cfg.score))
+    assert_approx_column_equality(out, "score", "expected", 1e-9)
     ranked = rank_and_percentile(spark.createDataFrame(
         [("a", 90.0), ("b", 80.0), ("c", 80.0), ("d", 70.0)], "person_id string, score double"))
     assertDataFrameEqual(ranked.select("person_id", "score", "rank", "percentile"),
@@ -68,6 +73,7 @@ def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark,
                          **TOL)
 
 
+@pytest.mark.fast
 def test_networks_combine_by_the_configured_power(spark, cfg):
     values = spark.createDataFrame([("P", "twitter", 3.0), ("P", "facebook", 1.8), ("Q", "twitter", 2.0)],
                                    "person_id string, network string, value double")
@@ -110,7 +116,8 @@ def _inputs(spark, cfg, links=(("twitter", "a", "P"), ("facebook", "fa", "P")), 
     return accounts_of_persons(influence, identities), features
 
 
-def _cfg(tmp_path):
+@pytest.fixture
+def grid_cfg(make_config, tmp_path):
     """Quantiles at k/12: exact for 3 people (CDF steps 1/3, 2/3, 1), so hand computations hold to the digit;
     networks added up (combine_power 1; the p-norm has its own test)."""
     return make_config(tmp_path, "score.quantile_grid=12", "score.combine_power=1")
@@ -122,8 +129,9 @@ def _previous(spark):
                                  "person_id string, score double, network_scores map<string, double>")
 
 
-def test_scores_hierarchy_subscores_smoothing_and_rank(spark, tmp_path):
-    cfg = _cfg(tmp_path)
+@pytest.mark.fast
+def test_scores_hierarchy_subscores_smoothing_and_rank(spark, grid_cfg):
+    cfg = grid_cfg
     accounts, features = _inputs(spark, cfg)
     previous = _previous(spark)
     with Cache() as cache:
@@ -144,8 +152,9 @@ def test_scores_hierarchy_subscores_smoothing_and_rank(spark, tmp_path):
                          spark.createDataFrame(expected, scores.schema), **TOL)
 
 
-def test_explanations_list_networks_actions_reactors_and_changes(spark, tmp_path):
-    cfg = _cfg(tmp_path)
+@pytest.mark.fast
+def test_explanations_list_networks_actions_reactors_and_changes(spark, grid_cfg):
+    cfg = grid_cfg
     accounts, features = _inputs(spark, cfg)
     with Cache() as cache:
         _, why = score_tables(accounts, features, _previous(spark), None, None, cfg, cache)
@@ -167,8 +176,8 @@ def test_explanations_list_networks_actions_reactors_and_changes(spark, tmp_path
     assertDataFrameEqual(spark.createDataFrame(rows, schema), spark.createDataFrame(expected, schema), **TOL)
 
 
-def test_connecting_another_network_never_lowers_a_persons_score(spark, tmp_path):
-    cfg = _cfg(tmp_path)
+def test_connecting_another_network_never_lowers_a_persons_score(spark, grid_cfg):
+    cfg = grid_cfg
 
     def scores_with(links, without=()):
         accounts, features = _inputs(spark, cfg, links, without)
@@ -183,3 +192,12 @@ def test_connecting_another_network_never_lowers_a_persons_score(spark, tmp_path
     assert connected["Q"] == (pytest.approx(2.3), 40.0)
     # the top person stays on top when it connects a network too
     assert scores_with([("twitter", "a", "P"), ("facebook", "fa", "P")])["P"] == (pytest.approx(4.8), 100.0)
+
+
+@pytest.mark.fast
+def test_rank_counts_higher_scores_within_a_point_band_and_across_bands(spark):
+    ranked = rank_and_percentile(spark.createDataFrame(
+        [("a", 90.5), ("b", 90.25), ("c", 90.25), ("d", 89.9), ("e", 12.0)], "person_id string, score double"))
+    # above a: none; above b and c: a; above d: a, b, c (band 90); above e: all four; percentile = share below
+    assertDataFrameEqual(ranked.select("person_id", "rank", "percentile"),
+                         [("a", 1, 0.8), ("b", 2, 0.4), ("c", 2, 0.4), ("d", 4, 0.2), ("e", 5, 0.0)], **TOL)
