@@ -24,6 +24,7 @@ def dag(monkeypatch):
     return module
 
 
+@pytest.mark.fast  # no subprocess (the retry test below starts some)
 def test_the_dag_commands_are_valid_klout_commands(dag):
     daily = dag.daily_command("2026-01-02", "scheduled__2026-01-02T00:00:00+00:00")
     assert daily == ["klout", "daily", "--date", "2026-01-02", "--run-id", "scheduled__2026-01-02T00:00:00+00:00",
@@ -35,6 +36,7 @@ def test_the_dag_commands_are_valid_klout_commands(dag):
     assert cli.build_parser().parse_args(maintain[1:]).run is cli._cmd_maintain
 
 
+@pytest.mark.fast
 def test_a_cluster_submit_command_passes_the_same_options_to_the_job(dag, monkeypatch):
     monkeypatch.setenv("KLOUT_DAILY", "spark-submit --master yarn --deploy-mode cluster jobs/daily.py")
     spec = importlib.util.spec_from_file_location("airflow_dag_cluster", DAG_FILE)

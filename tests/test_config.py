@@ -10,6 +10,8 @@ from klout import cli
 from klout.config import load_config
 from klout.errors import ConfigError
 
+pytestmark = pytest.mark.fast
+
 
 def test_defaults_overlays_and_sets_apply_in_order(tmp_path):
     overlay = tmp_path / "a.yaml"
