@@ -93,8 +93,8 @@ def cfg(tmp_path):
 @dataclasses.dataclass(frozen=True)
 class ScoredWorld:
     cfg: Config
-    warehouse: Path            # the directory of cfg's warehouse
-    truth_dir: Path            # the generated world's truth/ (people, accounts): read only
+    warehouse: Path  # the directory of cfg's warehouse
+    truth_dir: Path  # the generated world's truth/ (people, accounts): read only
 
     @property
     def days(self) -> list[dt.date]:
@@ -127,8 +127,10 @@ def scored_world(spark, tmp_path_factory) -> ScoredWorld:
 def scored_copy(scored_world, tmp_path_factory):
     """`scored_copy(*sets)`: the scored world on a fresh copy of its warehouse (WORLD plus `sets` as its config), to
     write into; its truth is the shared world's."""
+
     def copy(*sets: str) -> ScoredWorld:
         to = tmp_path_factory.mktemp("scored_copy")
         cfg = _copy_warehouse(scored_world.warehouse, to, *WORLD, *sets)
         return dataclasses.replace(scored_world, cfg=cfg, warehouse=to / "warehouse")
+
     return copy

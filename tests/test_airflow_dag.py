@@ -27,11 +27,24 @@ def dag(monkeypatch):
 @pytest.mark.fast  # no subprocess (the retry test below starts some)
 def test_the_dag_commands_are_valid_klout_commands(dag):
     daily = dag.daily_command("2026-01-02", "scheduled__2026-01-02T00:00:00+00:00")
-    assert daily == ["klout", "daily", "--date", "2026-01-02", "--run-id", "scheduled__2026-01-02T00:00:00+00:00",
-                     "--conf", "conf/cluster.yaml"]
+    assert daily == [
+        "klout",
+        "daily",
+        "--date",
+        "2026-01-02",
+        "--run-id",
+        "scheduled__2026-01-02T00:00:00+00:00",
+        "--conf",
+        "conf/cluster.yaml",
+    ]
     args = cli.build_parser().parse_args(daily[1:])
     assert (args.command, str(args.date), args.run_id, args.conf, args.force) == (
-        "daily", "2026-01-02", "scheduled__2026-01-02T00:00:00+00:00", ["conf/cluster.yaml"], False)
+        "daily",
+        "2026-01-02",
+        "scheduled__2026-01-02T00:00:00+00:00",
+        ["conf/cluster.yaml"],
+        False,
+    )
     maintain = dag.maintain_command()
     assert cli.build_parser().parse_args(maintain[1:]).run is cli._cmd_maintain
 
@@ -43,7 +56,7 @@ def test_a_cluster_submit_command_passes_the_same_options_to_the_job(dag, monkey
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     command = module.daily_command("2026-01-02", "r1")
-    job_args = command[command.index("jobs/daily.py") + 1:]
+    job_args = command[command.index("jobs/daily.py") + 1 :]
     # jobs/daily.py runs `klout daily` with its own arguments
     assert cli.build_parser().parse_args(["daily", *job_args]).date.isoformat() == "2026-01-02"
 

@@ -103,27 +103,58 @@ def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
     (submit / "test.yaml").write_text(yaml.safe_dump(to_plain(remote)))
     cmd = [
         str(Path(sys.executable).parent / "spark-submit"),
-        "--master", cluster["MASTER_URL"],
-        "--packages", local.spark.delta_package,
-        "--conf", "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
-        "--conf", "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        "--conf", f"spark.pyspark.python={sys.executable}",
-        "--executor-memory", "1g", "--executor-cores", "1", "--total-executor-cores", "2",
-        "--driver-java-options", JAVA_OPTS,
-        "--conf", f"spark.executor.extraJavaOptions={JAVA_OPTS}",
-        "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
-        "--conf", "spark.ui.enabled=false", "--conf", "spark.locality.wait=0",
-        "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events.as_uri()}",
-        "--conf", "spark.eventLog.compress=false",
-        "--py-files", str(package / f"klout-{klout.__version__}.zip"),
-        "--files", "test.yaml",
-        str(package / "jobs" / "daily.py"), "--conf", "test.yaml", "--date", str(DAYS[0]), "--end", str(DAYS[-1]),
+        "--master",
+        cluster["MASTER_URL"],
+        "--packages",
+        local.spark.delta_package,
+        "--conf",
+        "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
+        "--conf",
+        "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "--conf",
+        f"spark.pyspark.python={sys.executable}",
+        "--executor-memory",
+        "1g",
+        "--executor-cores",
+        "1",
+        "--total-executor-cores",
+        "2",
+        "--driver-java-options",
+        JAVA_OPTS,
+        "--conf",
+        f"spark.executor.extraJavaOptions={JAVA_OPTS}",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--conf",
+        "spark.driver.bindAddress=127.0.0.1",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        "spark.locality.wait=0",
+        "--conf",
+        "spark.eventLog.enabled=true",
+        "--conf",
+        f"spark.eventLog.dir={events.as_uri()}",
+        "--conf",
+        "spark.eventLog.compress=false",
+        "--py-files",
+        str(package / f"klout-{klout.__version__}.zip"),
+        "--files",
+        "test.yaml",
+        str(package / "jobs" / "daily.py"),
+        "--conf",
+        "test.yaml",
+        "--date",
+        str(DAYS[0]),
+        "--end",
+        str(DAYS[-1]),
     ]
     log = tmp / "submit.log"
     with log.open("w") as out:
         # its own session, so that a failure here can end the submit and the driver it started, nothing else
-        job = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(),
-                               start_new_session=True)
+        job = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(), start_new_session=True
+        )
         try:
             for day in DAYS:
                 run_daily(spark, local, day)
@@ -137,20 +168,24 @@ def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
 
 
 def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(package, tmp_path):
-    probe = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-             "import klout, klout.config as c\n"
-             "print(klout.__file__, klout.code_version(), c.load_config().fingerprint())")
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import klout, klout.config as c\n"
+        "print(klout.__file__, klout.code_version(), c.load_config().fingerprint())"
+    )
     zipped = package / f"klout-{klout.__version__}.zip"
-    out = subprocess.run([sys.executable, "-I", "-c", probe, str(zipped)], cwd=tmp_path, capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(zipped)], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
     from klout.config import load_config
 
     assert out == [f"{zipped}/klout/__init__.py", klout.code_version(), load_config().fingerprint()]
     assert klout.code_version().startswith(f"{klout.__version__}+g")
     # the build's extras never land in the source tree
     assert not (ROOT / "klout" / "_build_info.py").exists() and not (ROOT / "klout" / "_conf").exists()
-    assert sorted(p.name for p in (package / "jobs").iterdir()) == sorted(p.name for p in (ROOT / "jobs").iterdir()
-                                                                          if p.suffix == ".py")
+    assert sorted(p.name for p in (package / "jobs").iterdir()) == sorted(
+        p.name for p in (ROOT / "jobs").iterdir() if p.suffix == ".py"
+    )
 
 
 def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):

@@ -18,13 +18,14 @@ def test_defaults_overlays_and_sets_apply_in_order(tmp_path):
     overlay.write_text("spark:\n  shuffle_partitions: 64\nnetworks:\n  mastodon: 0.6\n")
     later = tmp_path / "b.yaml"
     later.write_text("spark:\n  shuffle_partitions: 32\n")
-    cfg = load_config([str(overlay), str(later)], ["spark.ui_enabled=true", "spark.conf.spark.executor.cores=4",
-                                                   "spark.app_name=123"])
-    assert cfg.spark.shuffle_partitions == 32           # later overlay wins
-    assert cfg.spark.ui_enabled is True                 # --set value is YAML-typed
-    assert cfg.spark.app_name == "123"                  # ...except for string settings, kept verbatim
-    assert dict(cfg.spark.conf) == {"spark.executor.cores": "4"}   # dotted key under a free-form map
-    assert cfg.networks["mastodon"] == 0.6 and cfg.networks["twitter"] == 1.0   # merged, not replaced
+    cfg = load_config(
+        [str(overlay), str(later)], ["spark.ui_enabled=true", "spark.conf.spark.executor.cores=4", "spark.app_name=123"]
+    )
+    assert cfg.spark.shuffle_partitions == 32  # later overlay wins
+    assert cfg.spark.ui_enabled is True  # --set value is YAML-typed
+    assert cfg.spark.app_name == "123"  # ...except for string settings, kept verbatim
+    assert dict(cfg.spark.conf) == {"spark.executor.cores": "4"}  # dotted key under a free-form map
+    assert cfg.networks["mastodon"] == 0.6 and cfg.networks["twitter"] == 1.0  # merged, not replaced
     assert cfg.canonical_action("RT") == "retweet"
 
 
@@ -36,30 +37,41 @@ def test_config_is_frozen():
         cfg.networks["twitter"] = 2.0  # type: ignore[index]
 
 
-@pytest.mark.parametrize("sets, message", [
-    # unknown key
-    (["spark.shufle_partitions=4"], "spark.shufle_partitions: unknown key; allowed keys under spark: app_name, "
-                                    "master, driver_memory, shuffle_partitions"),
-    (["bogus=1"], "bogus: unknown key; allowed keys under <root>: warehouse, spark"),
-    # wrong type
-    (["spark.shuffle_partitions=many"], "spark.shuffle_partitions = 'many': must be an integer >= 1"),
-    (["spark.ui_enabled=3"], "spark.ui_enabled = 3: must be true or false"),
-    (["synth.start_date=soon"], "synth.start_date = 'soon': must be a date (YYYY-MM-DD)"),
-    (["ingest.higgs=7"], "ingest.higgs = 7: must be a section with keys network"),
-    # out of range
-    (["spark.shuffle_partitions=0"], "spark.shuffle_partitions = 0: out of range; must be an integer >= 1"),
-    (["synth.bot_share=1.0"], "synth.bot_share = 1.0: out of range; must be a number >= 0.0 and < 1.0"),
-    (["networks.twitter=-0.5"], "networks.twitter = -0.5: out of range; must be a number >= 0.0"),
-    # not one of the allowed values
-    (["spark.log_level=LOUD"], "spark.log_level = 'LOUD': must be one of ERROR, WARN, INFO, DEBUG"),
-    (["action_aliases.RT=boost"], "action_aliases.RT = 'boost': not a canonical action (actions.*); allowed: "
-                                  "answer, comment, follow, like, mention, reply, retweet, share, upvote"),
-    (["ingest.higgs.network=orkut"], "ingest.higgs.network = 'orkut': not a network (networks.*); allowed: "
-                                     "facebook, instagram"),
-    # a section replaced by a value, and a bad --set
-    (["synth.networks.myspace.account_probability=0.5"], "synth.networks.myspace.activity_share: missing"),
-    (["spark.conf"], "--set 'spark.conf': expected key.path=value"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        # unknown key
+        (
+            ["spark.shufle_partitions=4"],
+            "spark.shufle_partitions: unknown key; allowed keys under spark: app_name, "
+            "master, driver_memory, shuffle_partitions",
+        ),
+        (["bogus=1"], "bogus: unknown key; allowed keys under <root>: warehouse, spark"),
+        # wrong type
+        (["spark.shuffle_partitions=many"], "spark.shuffle_partitions = 'many': must be an integer >= 1"),
+        (["spark.ui_enabled=3"], "spark.ui_enabled = 3: must be true or false"),
+        (["synth.start_date=soon"], "synth.start_date = 'soon': must be a date (YYYY-MM-DD)"),
+        (["ingest.higgs=7"], "ingest.higgs = 7: must be a section with keys network"),
+        # out of range
+        (["spark.shuffle_partitions=0"], "spark.shuffle_partitions = 0: out of range; must be an integer >= 1"),
+        (["synth.bot_share=1.0"], "synth.bot_share = 1.0: out of range; must be a number >= 0.0 and < 1.0"),
+        (["networks.twitter=-0.5"], "networks.twitter = -0.5: out of range; must be a number >= 0.0"),
+        # not one of the allowed values
+        (["spark.log_level=LOUD"], "spark.log_level = 'LOUD': must be one of ERROR, WARN, INFO, DEBUG"),
+        (
+            ["action_aliases.RT=boost"],
+            "action_aliases.RT = 'boost': not a canonical action (actions.*); allowed: "
+            "answer, comment, follow, like, mention, reply, retweet, share, upvote",
+        ),
+        (
+            ["ingest.higgs.network=orkut"],
+            "ingest.higgs.network = 'orkut': not a network (networks.*); allowed: facebook, instagram",
+        ),
+        # a section replaced by a value, and a bad --set
+        (["synth.networks.myspace.account_probability=0.5"], "synth.networks.myspace.activity_share: missing"),
+        (["spark.conf"], "--set 'spark.conf': expected key.path=value"),
+    ],
+)
 def test_bad_config_names_key_value_and_rule(sets, message):
     with pytest.raises(ConfigError) as e:
         load_config(sets=sets)

@@ -102,5 +102,7 @@ def test_commands_read_the_published_scores(spark, world, capsys, tmp_path):
 def test_a_step_without_its_upstream_partition_exits_3(spark, world, capsys):
     cfg, _, _ = world
     assert cli.main(["graph", "--date", "2030-01-01", "--set", f"warehouse={cfg.warehouse}", "-q"]) == 3
-    assert "gold/features has no partition for 2030-01-01: run `klout features --date 2030-01-01` first" \
+    assert (
+        "gold/features has no partition for 2030-01-01: run `klout features --date 2030-01-01` first"
         in capsys.readouterr().err
+    )

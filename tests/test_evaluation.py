@@ -23,9 +23,15 @@ from klout.warehouse import Warehouse
 def test_agreement_hand_computed(spark):
     # outcome 10, 0, 5, 1, 0 for a..e: its ranks (ties averaged) are 5, 1.5, 4, 3, 1.5 (mean 3)
     people = spark.createDataFrame(
-        [("a", 5.0, -5.0, 2.0, 1.0, 10.0), ("b", 1.0, -1.0, 0.0, 1.0, 0.0), ("c", 4.0, -4.0, 1.0, 1.0, 5.0),
-         ("d", 3.0, -3.0, 3.0, 1.0, 1.0), ("e", 2.0, -2.0, 0.0, 1.0, 0.0)],
-        "person_id string, same double, reversed double, other double, constant double, outcome double")
+        [
+            ("a", 5.0, -5.0, 2.0, 1.0, 10.0),
+            ("b", 1.0, -1.0, 0.0, 1.0, 0.0),
+            ("c", 4.0, -4.0, 1.0, 1.0, 5.0),
+            ("d", 3.0, -3.0, 3.0, 1.0, 1.0),
+            ("e", 2.0, -2.0, 0.0, 1.0, 0.0),
+        ],
+        "person_id string, same double, reversed double, other double, constant double, outcome double",
+    )
     got = agreement(people, "person_id", ("same", "reversed", "other", "constant"), "outcome", k=2)
     # same: ranks 5,1,4,3,2: cov 9.5, variances 9.5 and 10, so rho = sqrt(0.95); its top 2 (a, c) is the ideal
     # top 2, IDCG = 10/log2(2) + 5/log2(3) = 13.154649. reversed: rho = -sqrt(0.95); top 2 b, e have outcome 0.
@@ -33,27 +39,36 @@ def test_agreement_hand_computed(spark):
     # DCG = 1 + 10/log2(3) = 7.309298, NDCG 7.309298 / 13.154649 = 0.555644; one of the ideal two (a): precision 0.5
     # constant: no Spearman; its top 2 by id, a (10) and b (0): NDCG 10 / 13.154649 = 0.760188, precision 0.5
     expected = spark.createDataFrame(
-        [("same", 5, 0.9746794, 1.0, 1.0, 2), ("reversed", 5, -0.9746794, 0.0, 0.0, 2),
-         ("other", 5, 0.6842105, 0.5556437, 0.5, 2), ("constant", 5, None, 0.7601875, 0.5, 2)],
-        "predictor string, persons long, spearman double, ndcg_at_k double, precision_at_k double, k long")
-    actual = spark.createDataFrame([(q.predictor, q.persons, q.spearman, q.ndcg_at_k, q.precision_at_k, q.k)
-                                    for q in got], expected.schema)
+        [
+            ("same", 5, 0.9746794, 1.0, 1.0, 2),
+            ("reversed", 5, -0.9746794, 0.0, 0.0, 2),
+            ("other", 5, 0.6842105, 0.5556437, 0.5, 2),
+            ("constant", 5, None, 0.7601875, 0.5, 2),
+        ],
+        "predictor string, persons long, spearman double, ndcg_at_k double, precision_at_k double, k long",
+    )
+    actual = spark.createDataFrame(
+        [(q.predictor, q.persons, q.spearman, q.ndcg_at_k, q.precision_at_k, q.k) for q in got], expected.schema
+    )
     assertDataFrameEqual(actual, expected, rtol=1e-6)
 
 
 @pytest.mark.fast
 def test_future_reactions_count_the_horizon_days_per_person(spark, cfg):
     d = dt.date(2026, 3, 1)
-    rows = [("twitter", "x", "a", d),                          # the evaluated day itself: not in the horizon
-            ("twitter", "x", "a", d + dt.timedelta(days=1)),
-            ("twitter", "y", "a", d + dt.timedelta(days=2)),
-            ("facebook", "x", "a2", d + dt.timedelta(days=2)),  # a2 is linked to a: the same person P
-            ("twitter", "a", "a", d + dt.timedelta(days=1)),    # a self-reaction never counts
-            ("twitter", "a", "b", d + dt.timedelta(days=2)),
-            ("twitter", "x", "b", d + dt.timedelta(days=3))]    # after the horizon
+    rows = [
+        ("twitter", "x", "a", d),  # the evaluated day itself: not in the horizon
+        ("twitter", "x", "a", d + dt.timedelta(days=1)),
+        ("twitter", "y", "a", d + dt.timedelta(days=2)),
+        ("facebook", "x", "a2", d + dt.timedelta(days=2)),  # a2 is linked to a: the same person P
+        ("twitter", "a", "a", d + dt.timedelta(days=1)),  # a self-reaction never counts
+        ("twitter", "a", "b", d + dt.timedelta(days=2)),
+        ("twitter", "x", "b", d + dt.timedelta(days=3)),
+    ]  # after the horizon
     interactions = spark.createDataFrame(rows, "network string, actor_id string, target_id string, event_date date")
-    identities = spark.createDataFrame([("P", "twitter", "a"), ("P", "facebook", "a2")],
-                                       "person_id string, network string, user_id string")
+    identities = spark.createDataFrame(
+        [("P", "twitter", "a"), ("P", "facebook", "a2")], "person_id string, network string, user_id string"
+    )
     got = future_reactions(interactions, identities, d, 2, cfg)
     expected = spark.createDataFrame([("P", 3.0), ("twitter:b", 1.0)], "person_id string, future_reactions double")
     assertDataFrameEqual(got, expected)
@@ -66,12 +81,15 @@ def test_future_reactions_count_the_horizon_days_per_person(spark, cfg):
 def test_unweighted_pagerank_hand_computed(spark, cfg):
     # x -> a, x -> b, y -> a: x splits its vote in two. With damping 0.85 and teleport 0.15 for everyone:
     # x, y = 0.15; a = 0.15 + 0.85 * (0.15/2 + 0.15) = 0.34125; b = 0.15 + 0.85 * 0.15/2 = 0.21375
-    pairs = spark.createDataFrame([("t", "x", "a"), ("t", "x", "b"), ("t", "y", "a")],
-                                  "network string, actor_id string, target_id string")
+    pairs = spark.createDataFrame(
+        [("t", "x", "a"), ("t", "x", "b"), ("t", "y", "a")], "network string, actor_id string, target_id string"
+    )
     accounts = spark.createDataFrame([("t", n) for n in "abxy"], "network string, account_id string")
     got = unweighted_pagerank(pairs, accounts, spark, cfg, "test-pagerank")
-    expected = spark.createDataFrame([("t", "a", 0.34125), ("t", "b", 0.21375), ("t", "x", 0.15), ("t", "y", 0.15)],
-                                     "network string, account_id string, pagerank double")
+    expected = spark.createDataFrame(
+        [("t", "a", 0.34125), ("t", "b", 0.21375), ("t", "x", 0.15), ("t", "y", 0.15)],
+        "network string, account_id string, pagerank double",
+    )
     assertDataFrameEqual(got, expected, rtol=1e-9)
 
 
@@ -94,25 +112,38 @@ def _hand_made(spark, cfg, truth):
     The window's pairs are a -> d, b -> d, c -> d: a, b, c receive nothing, PageRank (1 - 0.85) = 0.15; d gets
     0.15 + 0.85 x 3 x 0.15 = 0.5325. Not counted on D+1: a's self-reaction; nor x -> d on D and on D+2."""
     wh = Warehouse(spark, cfg)
-    scores = [(D, f"twitter:{a}", s, t, 1.0, {"twitter": s}, 0, None, None, 1, 0.0, None, None)
-              for a, s, t in (("a", 90.0, 10.0), ("b", 60.0, 30.0), ("c", 30.0, 60.0), ("d", 10.0, 90.0))]
+    scores = [
+        (D, f"twitter:{a}", s, t, 1.0, {"twitter": s}, 0, None, None, 1, 0.0, None, None)
+        for a, s, t in (("a", 90.0, 10.0), ("b", 60.0, 30.0), ("c", 30.0, 60.0), ("d", 10.0, 90.0))
+    ]
     wh[tables.SCORES].replace_partition(spark.createDataFrame(scores, tables.SCORES.schema), D)
     log_followers = {"a": math.log(100.0), "b": math.log(1000.0), "c": None, "d": math.log(10.0)}
-    features = [(D, "twitter", a, None, lf, *[None] * 8, [], 5.0, 5.0, 5.0, 5.0, None, None, None, 0.0)
-                for a, lf in log_followers.items()]
+    features = [
+        (D, "twitter", a, None, lf, *[None] * 8, [], 5.0, 5.0, 5.0, 5.0, None, None, None, 0.0)
+        for a, lf in log_followers.items()
+    ]
     wh[tables.FEATURES].replace_partition(spark.createDataFrame(features, tables.FEATURES.schema), D)
     edges = [(D, "twitter", a, "d", 1, 1.0, 1.0, 1.0, 1.0, False) for a in "abc"]
     wh[tables.EDGES_DAILY].replace_partition(spark.createDataFrame(edges, tables.EDGES_DAILY.schema), D)
     after = D + dt.timedelta(days=1)
-    events = ([("x", "a", after)] * 3 + [("y", "b", after)] * 2 + [("z", "c", after), ("a", "a", after)]
-              + [("x", "d", D), ("x", "d", D + dt.timedelta(days=2))])
-    rows = [(f"e{i}", "twitter", actor, target, "like", dt.datetime.combine(day, dt.time(12)), None, None, "test",
-             NOW, day) for i, (actor, target, day) in enumerate(events)]
+    events = (
+        [("x", "a", after)] * 3
+        + [("y", "b", after)] * 2
+        + [("z", "c", after), ("a", "a", after)]
+        + [("x", "d", D), ("x", "d", D + dt.timedelta(days=2))]
+    )
+    rows = [
+        (f"e{i}", "twitter", actor, target, "like", dt.datetime.combine(day, dt.time(12)), None, None, "test", NOW, day)
+        for i, (actor, target, day) in enumerate(events)
+    ]
     wh[tables.INTERACTIONS].merge(spark.createDataFrame(rows, tables.INTERACTIONS.schema))
-    spark.createDataFrame([("ta", 0.4, False), ("tb", 0.1, False), ("tc", 0.3, False), ("td", 0.2, False)],
-                          "person_id string, influence double, is_bot boolean").write.parquet(str(truth / "people"))
-    spark.createDataFrame([("twitter", a, f"t{a}") for a in "abcd"],
-                          "network string, user_id string, person_id string").write.parquet(str(truth / "accounts"))
+    spark.createDataFrame(
+        [("ta", 0.4, False), ("tb", 0.1, False), ("tc", 0.3, False), ("td", 0.2, False)],
+        "person_id string, influence double, is_bot boolean",
+    ).write.parquet(str(truth / "people"))
+    spark.createDataFrame(
+        [("twitter", a, f"t{a}") for a in "abcd"], "network string, user_id string, person_id string"
+    ).write.parquet(str(truth / "accounts"))
 
 
 def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_changes_nothing(spark, cfg, tmp_path):
@@ -136,15 +167,29 @@ def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_change
     #   pagerank     deviations -0.5 -0.5 -0.5 1.5 and 1.5 -1.5 0.5 -0.5: cov -1: rho -1 / sqrt(15) = -0.2581989;
     #                top td (0.2), ta (0.4): 0.4523719, NDCG 0.7676703, precision 0.5
     expected = spark.createDataFrame(
-        [(D, 1, "future_reactions", p, 4, rho, ndcg, prec, 2) for p, rho, ndcg, prec in [
-            ("score", 1.0, 1.0, 1.0), ("target_score", -1.0, 0.1480410, 0.0),
-            ("log_followers", 0.6, 0.9134016, 1.0), ("reactions", None, 1.0, 1.0),
-            ("pagerank", -0.7745967, 0.4441229, 0.5)]]
-        + [(D, 1, "hidden_influence", p, 4, rho, ndcg, 0.5, 2) for p, rho, ndcg in [
-            ("score", 0.4, 0.7858638), ("target_score", -0.4, 0.6606022), ("log_followers", -0.4, 0.5979713),
-            ("reactions", None, 0.7858638), ("pagerank", -0.2581989, 0.7676703)]],
+        [
+            (D, 1, "future_reactions", p, 4, rho, ndcg, prec, 2)
+            for p, rho, ndcg, prec in [
+                ("score", 1.0, 1.0, 1.0),
+                ("target_score", -1.0, 0.1480410, 0.0),
+                ("log_followers", 0.6, 0.9134016, 1.0),
+                ("reactions", None, 1.0, 1.0),
+                ("pagerank", -0.7745967, 0.4441229, 0.5),
+            ]
+        ]
+        + [
+            (D, 1, "hidden_influence", p, 4, rho, ndcg, 0.5, 2)
+            for p, rho, ndcg in [
+                ("score", 0.4, 0.7858638),
+                ("target_score", -0.4, 0.6606022),
+                ("log_followers", -0.4, 0.5979713),
+                ("reactions", None, 0.7858638),
+                ("pagerank", -0.2581989, 0.7676703),
+            ]
+        ],
         "date date, horizon_days int, target string, predictor string, persons long, spearman double, "
-        "ndcg_at_k double, precision_at_k double, k int")
+        "ndcg_at_k double, precision_at_k double, k int",
+    )
     rows = Warehouse(spark, cfg)[tables.EVALUATIONS].read()
     assertDataFrameEqual(rows.select(*expected.columns), expected, rtol=1e-6)
     assert ev.counts == {"persons": 4, "reacted_to": 3, "future_reactions": 6.0}
@@ -160,6 +205,7 @@ def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_change
 
 
 # ---- the job on a copy of the shared synthetic world -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def world(scored_copy):
@@ -184,7 +230,8 @@ def test_ours_beats_every_baseline_on_the_hidden_influence(evaluated):
 
 def test_evaluate_needs_every_horizon_day(world, capsys):
     last = world.days[-1]
-    code = cli.main(["evaluate", "--date", str(last), "--horizon", "1", "--set", f"warehouse={world.cfg.warehouse}",
-                     "-q"])
+    code = cli.main(
+        ["evaluate", "--date", str(last), "--horizon", "1", "--set", f"warehouse={world.cfg.warehouse}", "-q"]
+    )
     assert code == 3
     assert f"no rows for {last + dt.timedelta(days=1)}" in capsys.readouterr().err

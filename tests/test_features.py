@@ -31,16 +31,42 @@ from klout.warehouse import Warehouse
 NOW = dt.datetime(2030, 1, 1)
 D1, D2, D3, D4 = (dt.date(2026, 1, d) for d in (1, 2, 3, 4))
 TOL = {"rtol": 0.0, "atol": 1e-9}
-HALF = 0.5 ** 0.5  # one day of decay with half_life_days = 2: 0.5 ** (1/2) = 0.70710678...
-P_HEADER = ["network", "user_id", "snapshot_date", "followers", "following", "lists", "posts", "verified",
-            "created_at", "title_seniority", "external_authority", "spam_follower_share", "inactive_follower_share"]
+HALF = 0.5**0.5  # one day of decay with half_life_days = 2: 0.5 ** (1/2) = 0.70710678...
+P_HEADER = [
+    "network",
+    "user_id",
+    "snapshot_date",
+    "followers",
+    "following",
+    "lists",
+    "posts",
+    "verified",
+    "created_at",
+    "title_seniority",
+    "external_authority",
+    "spam_follower_share",
+    "inactive_follower_share",
+]
 
 
 def _bronze(spark, rows, start=0):
     """INTERACTIONS rows from (day, network, actor, target, action, content_id, content_type) tuples."""
-    out = [(f"e{start + i}", net, actor, target, action, dt.datetime.combine(day, dt.time(12, 0, i % 60)),
-            cid, ctype, "test", NOW, day)
-           for i, (day, net, actor, target, action, cid, ctype) in enumerate(rows)]
+    out = [
+        (
+            f"e{start + i}",
+            net,
+            actor,
+            target,
+            action,
+            dt.datetime.combine(day, dt.time(12, 0, i % 60)),
+            cid,
+            ctype,
+            "test",
+            NOW,
+            day,
+        )
+        for i, (day, net, actor, target, action, cid, ctype) in enumerate(rows)
+    ]
     return spark.createDataFrame(out, schemas.INTERACTIONS)
 
 
@@ -70,66 +96,99 @@ def _features_of_day(spark, cfg, metrics):
 
 # ---- single-day factors (pure transforms) ---------------------------------------------------------------------
 
+
 @pytest.mark.fast
 def test_pair_cap_scales_a_pairs_repeated_reactions_and_can_be_switched_off(spark, make_config, tmp_path):
-    rows = ([("twitter", "r", "t", "retweet", f"p{i}", "photo") for i in range(5)]
-            + [("twitter", "r", "u", "retweet", f"q{i}", "photo") for i in range(3)])
+    rows = [("twitter", "r", "t", "retweet", f"p{i}", "photo") for i in range(5)] + [
+        ("twitter", "r", "u", "retweet", f"q{i}", "photo") for i in range(3)
+    ]
     edges, metrics = _day(spark, make_config(tmp_path), rows)
     # r->t: 5 retweets x 1.0 = 5.0 base; pair_factor min(1, 3/5) = 0.6 -> weight 3.0
     # r->u: exactly the cap (3) -> pair_factor 1.0, weight 3.0. r's volume 8 <= 50 free: selectivity 1.
-    _assert_edges(edges, [("twitter", "r", "t", 5, 3.0, 0.6, 1.0, 1.0, False),
-                          ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)])
+    _assert_edges(
+        edges,
+        [("twitter", "r", "t", 5, 3.0, 0.6, 1.0, 1.0, False), ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)],
+    )
     received = metrics.where("metric = 'weighted_reactions'").select("account_id", "value")
     assertDataFrameEqual(received, [Row(account_id="t", value=3.0), Row(account_id="u", value=3.0)], **TOL)
 
     edges, _ = _day(spark, make_config(tmp_path, "features.anti_gaming.pair_cap.enabled=false"), rows)
     # switched off: r->t weighs its full 5 x 1.0 = 5.0
-    _assert_edges(edges, [("twitter", "r", "t", 5, 5.0, 1.0, 1.0, 1.0, False),
-                          ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)])
+    _assert_edges(
+        edges,
+        [("twitter", "r", "t", 5, 5.0, 1.0, 1.0, 1.0, False), ("twitter", "r", "u", 3, 3.0, 1.0, 1.0, 1.0, False)],
+    )
 
 
 @pytest.mark.fast
 @pytest.mark.parametrize("exponent, factor", [(1.0, 0.5), (2.0, 0.25)])
 def test_selectivity_divides_a_busy_reactors_weight_per_network(spark, make_config, tmp_path, exponent, factor):
-    cfg = make_config(tmp_path, "features.anti_gaming.selectivity.free_reactions_per_day=4",
-                      f"features.anti_gaming.selectivity.exponent={exponent}")
-    rows = ([("twitter", "r", f"t{i}", "retweet", f"p{i}", "photo") for i in range(1, 9)]     # r: 8 on twitter
-            + [("twitter", "s", f"t{i}", "retweet", f"s{i}", "photo") for i in range(1, 5)]  # s: exactly 4
-            + [("facebook", "r", "t9", "like", "f1", "photo")])                              # r: 1 on facebook
+    cfg = make_config(
+        tmp_path,
+        "features.anti_gaming.selectivity.free_reactions_per_day=4",
+        f"features.anti_gaming.selectivity.exponent={exponent}",
+    )
+    rows = (
+        [("twitter", "r", f"t{i}", "retweet", f"p{i}", "photo") for i in range(1, 9)]  # r: 8 on twitter
+        + [("twitter", "s", f"t{i}", "retweet", f"s{i}", "photo") for i in range(1, 5)]  # s: exactly 4
+        + [("facebook", "r", "t9", "like", "f1", "photo")]
+    )  # r: 1 on facebook
     edges, metrics = _day(spark, cfg, rows)
     # r on twitter: (4 / 8) ** exponent = 0.5 (exp 1) or 0.25 (exp 2); each weight 1.0 x that factor.
     # s: (4 / 4) ** e = 1 (the free volume counts fully). r on facebook: volume 1 there -> 1;
     # its weight 0.9 x 1.0 x 0.3 = 0.27.
-    expected = ([("twitter", "r", f"t{i}", 1, factor, 1.0, factor, 1.0, False) for i in range(1, 9)]
-                + [("twitter", "s", f"t{i}", 1, 1.0, 1.0, 1.0, 1.0, False) for i in range(1, 5)]
-                + [("facebook", "r", "t9", 1, 0.27, 1.0, 1.0, 1.0, False)])
+    expected = (
+        [("twitter", "r", f"t{i}", 1, factor, 1.0, factor, 1.0, False) for i in range(1, 9)]
+        + [("twitter", "s", f"t{i}", 1, 1.0, 1.0, 1.0, 1.0, False) for i in range(1, 5)]
+        + [("facebook", "r", "t9", 1, 0.27, 1.0, 1.0, 1.0, False)]
+    )
     _assert_edges(edges, expected)
     # t1..t4 receive factor (from r) + 1.0 (from s); t5..t8 only factor.
     received = metrics.where("metric = 'weighted_reactions'").select("account_id", "value")
-    assertDataFrameEqual(received, [Row(account_id=f"t{i}", value=factor + (1.0 if i <= 4 else 0.0))
-                                    for i in range(1, 9)] + [Row(account_id="t9", value=0.27)], **TOL)
+    assertDataFrameEqual(
+        received,
+        [Row(account_id=f"t{i}", value=factor + (1.0 if i <= 4 else 0.0)) for i in range(1, 9)]
+        + [Row(account_id="t9", value=0.27)],
+        **TOL,
+    )
 
 
 @pytest.mark.fast
 def test_rings_down_weight_reciprocated_reactors_and_shape_outside_circle_share(spark, cfg):
     rt = lambda a, t: ("twitter", a, t, "retweet", f"{a}-{t}", "photo")  # noqa: E731  base weight 1.0
-    rows = ([rt("a", "b"), rt("b", "a"), rt("a", "c"), rt("c", "a"), rt("b", "c"), rt("c", "b"),  # pure ring
-             rt("w", "a")]                                                                       # outsider
-            + [rt("r", f"t{i}") for i in range(1, 5)] + [rt("t1", "r")]                           # r: 1 of 4
-            + [rt("s", f"u{i}") for i in range(1, 5)] + [rt(f"u{i}", "s") for i in range(1, 4)]   # s: 3 of 4
-            + [rt("v", "k1"), rt("v", "k2"), rt("k1", "v")])                                      # v: 2 of 4
+    rows = (
+        [
+            rt("a", "b"),
+            rt("b", "a"),
+            rt("a", "c"),
+            rt("c", "a"),
+            rt("b", "c"),
+            rt("c", "b"),  # pure ring
+            rt("w", "a"),
+        ]  # outsider
+        + [rt("r", f"t{i}") for i in range(1, 5)]
+        + [rt("t1", "r")]  # r: 1 of 4
+        + [rt("s", f"u{i}") for i in range(1, 5)]
+        + [rt(f"u{i}", "s") for i in range(1, 4)]  # s: 3 of 4
+        + [rt("v", "k1"), rt("v", "k2"), rt("k1", "v")]
+    )  # v: 2 of 4
     edges, metrics = _day(spark, cfg, rows)
     floor = 0.05
     # share = reciprocated / volume; ring = 1 if share <= 0.5 else 1 - (share - 0.5) / 0.5 * (1 - 0.05)
     #   a, b, c, t1, u1..u3, k1: share 1 -> floor 0.05;  w: 0/1 -> 1;  r: 1/4 = 0.25 -> 1;  v: 1/2 = 0.5 -> 1
     #   s: 3/4 = 0.75 -> 1 - (0.25 / 0.5) x 0.95 = 0.525
     e = lambda a, t, ring, rec: ("twitter", a, t, 1, ring, 1.0, 1.0, ring, rec)  # noqa: E731
-    expected = ([e(x, y, floor, True) for x, y in ("ab", "ba", "ac", "ca", "bc", "cb")] + [e("w", "a", 1.0, False)]
-                + [e("r", "t1", 1.0, True)] + [e("r", f"t{i}", 1.0, False) for i in range(2, 5)]
-                + [e("t1", "r", floor, True)]
-                + [e("s", f"u{i}", 0.525, True) for i in range(1, 4)] + [e("s", "u4", 0.525, False)]
-                + [e(f"u{i}", "s", floor, True) for i in range(1, 4)]
-                + [e("v", "k1", 1.0, True), e("v", "k2", 1.0, False), e("k1", "v", floor, True)])
+    expected = (
+        [e(x, y, floor, True) for x, y in ("ab", "ba", "ac", "ca", "bc", "cb")]
+        + [e("w", "a", 1.0, False)]
+        + [e("r", "t1", 1.0, True)]
+        + [e("r", f"t{i}", 1.0, False) for i in range(2, 5)]
+        + [e("t1", "r", floor, True)]
+        + [e("s", f"u{i}", 0.525, True) for i in range(1, 4)]
+        + [e("s", "u4", 0.525, False)]
+        + [e(f"u{i}", "s", floor, True) for i in range(1, 4)]
+        + [e("v", "k1", 1.0, True), e("v", "k2", 1.0, False), e("k1", "v", floor, True)]
+    )
     _assert_edges(edges, expected)
 
     features = _features_of_day(spark, cfg, metrics).select("account_id", "weighted_reactions", "outside_circle_share")
@@ -138,43 +197,63 @@ def test_rings_down_weight_reciprocated_reactors_and_shape_outside_circle_share(
     #   t1: r 1.0 reciprocated -> 0;  t2..t4: 1.0 -> 1;  r: t1 0.05 reciprocated -> 0
     #   u1..u3: s 0.525 reciprocated -> 0;  u4: 0.525 -> 1;  s: 3 x 0.05 = 0.15 -> 0
     #   k1: 1.0 reciprocated -> 0;  k2: 1.0 -> 1;  v: 0.05 -> 0;  w: nothing received -> null
-    expected = ([("a", 1.1, 1.0 / 1.1), ("b", 0.1, 0.0), ("c", 0.1, 0.0), ("w", 0.0, None), ("r", 0.05, 0.0),
-                 ("t1", 1.0, 0.0)] + [(f"t{i}", 1.0, 1.0) for i in range(2, 5)]
-                + [(f"u{i}", 0.525, 0.0) for i in range(1, 4)] + [("u4", 0.525, 1.0), ("s", 0.15, 0.0)]
-                + [("k1", 1.0, 0.0), ("k2", 1.0, 1.0), ("v", 0.05, 0.0)])
+    expected = (
+        [("a", 1.1, 1.0 / 1.1), ("b", 0.1, 0.0), ("c", 0.1, 0.0), ("w", 0.0, None), ("r", 0.05, 0.0), ("t1", 1.0, 0.0)]
+        + [(f"t{i}", 1.0, 1.0) for i in range(2, 5)]
+        + [(f"u{i}", 0.525, 0.0) for i in range(1, 4)]
+        + [("u4", 0.525, 1.0), ("s", 0.15, 0.0)]
+        + [("k1", 1.0, 0.0), ("k2", 1.0, 1.0), ("v", 0.05, 0.0)]
+    )
     assertDataFrameEqual(features, spark.createDataFrame(expected, features.schema), **TOL)
 
 
 @pytest.mark.fast
 def test_self_reactions_never_count(spark, cfg):
-    rows = [("twitter", "a", "a", "retweet", "p1", "photo"), ("twitter", "a", "a", "like", "p1", "photo"),
-            ("twitter", "a", "b", "like", "p2", "photo")]
+    rows = [
+        ("twitter", "a", "a", "retweet", "p1", "photo"),
+        ("twitter", "a", "a", "like", "p1", "photo"),
+        ("twitter", "a", "b", "like", "p2", "photo"),
+    ]
     edges, metrics = _day(spark, cfg, rows)
     # only a->b remains: like 0.3; a's volume is 1 (not 3), so nothing else changes.
     _assert_edges(edges, [("twitter", "a", "b", 1, 0.3, 1.0, 1.0, 1.0, False)])
-    assertDataFrameEqual(metrics, spark.createDataFrame(
-        [("twitter", "b", m, v) for m, v in [("weighted_reactions", 0.3), ("outside_circle_weight", 0.3),
-                                             ("weighted_like", 0.3), ("reactions", 1.0), ("reactor_days", 1.0),
-                                             ("reacted_posts", 1.0)]]
-        + [("twitter", "a", "reactions_made", 1.0)], metrics.schema), **TOL)
+    assertDataFrameEqual(
+        metrics,
+        spark.createDataFrame(
+            [
+                ("twitter", "b", m, v)
+                for m, v in [
+                    ("weighted_reactions", 0.3),
+                    ("outside_circle_weight", 0.3),
+                    ("weighted_like", 0.3),
+                    ("reactions", 1.0),
+                    ("reactor_days", 1.0),
+                    ("reacted_posts", 1.0),
+                ]
+            ]
+            + [("twitter", "a", "reactions_made", 1.0)],
+            metrics.schema,
+        ),
+        **TOL,
+    )
 
 
 # ---- a small world through run_features (window 3 days, half-life 2 days) ------------------------------------
 
 # (day, network, actor, target, action, content_id, content_type)      base = Where x What x How
 WORLD = [
-    (D1, "twitter", "a", "b", "retweet", "p1", "photo"),     # 1.0 x 1.0 x 1.0 = 1.0
-    (D1, "twitter", "a", "n", "retweet", "p9", "photo"),     # 1.0
-    (D1, "twitter", "a", "a", "retweet", "p1", "photo"),     # self: never counts
-    (D1, "facebook", "c", "d", "like", "p2", "video"),       # 0.9 x 1.2 x 0.3 = 0.324
-    (D1, "linkedin", "e", "f", "comment", "p3", None),       # 1.1 x 0.5 (unknown) x 0.6 = 0.33
-    (D1, "twitter", "g", "h", "share", "p4", "hologram"),    # 1.0 x 0.5 (unknown) x 1.0 = 0.5; Who(g) = 3
-    (D2, "twitter", "x", "y", "like", "p6", "text"),         # 0.3, x<->y reciprocal: ring 0.05 -> 0.015
-    (D2, "twitter", "y", "x", "like", "p8", "text"),         # 0.3 x 0.05 = 0.015
-    (D2, "twitter", "q", "y", "like", "p6", "text"),         # 0.3 (same post p6 as x->y)
-    (D3, "facebook", "c", "d", "like", "p5", "video"),       # 0.324
-    (D3, "facebook", "z", "d", "like", "p5", "video"),       # 0.324 (same post p5)
-    (D4, "twitter", "q", "a", "reply", "p7", "text"),        # 1.0 x 1.0 x 0.6 = 0.6
+    (D1, "twitter", "a", "b", "retweet", "p1", "photo"),  # 1.0 x 1.0 x 1.0 = 1.0
+    (D1, "twitter", "a", "n", "retweet", "p9", "photo"),  # 1.0
+    (D1, "twitter", "a", "a", "retweet", "p1", "photo"),  # self: never counts
+    (D1, "facebook", "c", "d", "like", "p2", "video"),  # 0.9 x 1.2 x 0.3 = 0.324
+    (D1, "linkedin", "e", "f", "comment", "p3", None),  # 1.1 x 0.5 (unknown) x 0.6 = 0.33
+    (D1, "twitter", "g", "h", "share", "p4", "hologram"),  # 1.0 x 0.5 (unknown) x 1.0 = 0.5; Who(g) = 3
+    (D2, "twitter", "x", "y", "like", "p6", "text"),  # 0.3, x<->y reciprocal: ring 0.05 -> 0.015
+    (D2, "twitter", "y", "x", "like", "p8", "text"),  # 0.3 x 0.05 = 0.015
+    (D2, "twitter", "q", "y", "like", "p6", "text"),  # 0.3 (same post p6 as x->y)
+    (D3, "facebook", "c", "d", "like", "p5", "video"),  # 0.324
+    (D3, "facebook", "z", "d", "like", "p5", "video"),  # 0.324 (same post p5)
+    (D4, "twitter", "q", "a", "reply", "p7", "text"),  # 1.0 x 1.0 x 0.6 = 0.6
 ]
 PROFILE_LINES = [
     # b: the snapshot at the D3 window's start (D3 - 3 = 2025-12-31), one on D3, and one after every run date
@@ -199,9 +278,13 @@ def world(spark, make_config, tmp_path_factory):
     Warehouse(spark, cfg)[tables.INTERACTIONS].merge(_bronze(spark, WORLD))
     # Who: the latest graph pass strictly before the run date. For D1 that is 2025-12-31 (g = 3.0; a absent ->
     # default 1.0, not the older 9.0); the D1 pass itself (100s) is not "before D1" (a and g react only on D1).
-    influence = [(dt.date(2025, 12, 30), "twitter", "g", 7.0), (dt.date(2025, 12, 30), "twitter", "a", 9.0),
-                 (dt.date(2025, 12, 31), "twitter", "g", 3.0),
-                 (D1, "twitter", "g", 100.0), (D1, "twitter", "a", 100.0)]
+    influence = [
+        (dt.date(2025, 12, 30), "twitter", "g", 7.0),
+        (dt.date(2025, 12, 30), "twitter", "a", 9.0),
+        (dt.date(2025, 12, 31), "twitter", "g", 3.0),
+        (D1, "twitter", "g", 100.0),
+        (D1, "twitter", "a", 100.0),
+    ]
     # only `influence` matters to the features step; the graph pass's other columns are filled with neutral values
     rows = [(d, net, acc, inf, inf, 0.0, inf, 0, 0.0, None, []) for d, net, acc, inf in influence]
     Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE].merge(spark.createDataFrame(rows, schemas.ACCOUNT_INFLUENCE))
@@ -221,30 +304,50 @@ def _part(spark, cfg, table, day):
 def test_edges_daily_carry_where_what_how_and_anti_gaming_but_no_who_or_self(spark, world):
     cfg, _ = world
     # D1: base weights as in WORLD; Who (g = 3) is not in edges; the self-reaction a->a is absent.
-    _assert_edges(_part(spark, cfg, tables.EDGES_DAILY, D1), [
-        ("twitter", "a", "b", 1, 1.0, 1.0, 1.0, 1.0, False),
-        ("twitter", "a", "n", 1, 1.0, 1.0, 1.0, 1.0, False),
-        ("facebook", "c", "d", 1, 0.324, 1.0, 1.0, 1.0, False),
-        ("linkedin", "e", "f", 1, 0.33, 1.0, 1.0, 1.0, False),
-        ("twitter", "g", "h", 1, 0.5, 1.0, 1.0, 1.0, False)])
+    _assert_edges(
+        _part(spark, cfg, tables.EDGES_DAILY, D1),
+        [
+            ("twitter", "a", "b", 1, 1.0, 1.0, 1.0, 1.0, False),
+            ("twitter", "a", "n", 1, 1.0, 1.0, 1.0, 1.0, False),
+            ("facebook", "c", "d", 1, 0.324, 1.0, 1.0, 1.0, False),
+            ("linkedin", "e", "f", 1, 0.33, 1.0, 1.0, 1.0, False),
+            ("twitter", "g", "h", 1, 0.5, 1.0, 1.0, 1.0, False),
+        ],
+    )
     # D2: x and y react to each other: share 1 -> ring 0.05, weight 0.3 x 0.05 = 0.015; q is not reciprocated.
-    _assert_edges(_part(spark, cfg, tables.EDGES_DAILY, D2), [
-        ("twitter", "x", "y", 1, 0.015, 1.0, 1.0, 0.05, True),
-        ("twitter", "y", "x", 1, 0.015, 1.0, 1.0, 0.05, True),
-        ("twitter", "q", "y", 1, 0.3, 1.0, 1.0, 1.0, False)])
+    _assert_edges(
+        _part(spark, cfg, tables.EDGES_DAILY, D2),
+        [
+            ("twitter", "x", "y", 1, 0.015, 1.0, 1.0, 0.05, True),
+            ("twitter", "y", "x", 1, 0.015, 1.0, 1.0, 0.05, True),
+            ("twitter", "q", "y", 1, 0.3, 1.0, 1.0, 1.0, False),
+        ],
+    )
 
 
 def test_who_is_the_previous_graph_passs_influence_or_the_default(spark, world):
     cfg, _ = world
-    got = _part(spark, cfg, tables.FEATURES, D1).select("network", "account_id", "weighted_reactions",
-                                                        "weighted_share")
+    got = _part(spark, cfg, tables.FEATURES, D1).select("network", "account_id", "weighted_reactions", "weighted_share")
     # h: 0.5 (edge) x Who(g) 3.0 = 1.5;  b, n: 1.0 x default 1.0;  d 0.324, f 0.33 (default Who);
     # reactors a, c, e, g received nothing.
-    assertDataFrameEqual(got, spark.createDataFrame([
-        ("twitter", "h", 1.5, 1.5), ("twitter", "b", 1.0, 0.0), ("twitter", "n", 1.0, 0.0),
-        ("facebook", "d", 0.324, 0.0), ("linkedin", "f", 0.33, 0.0),
-        ("twitter", "a", 0.0, 0.0), ("facebook", "c", 0.0, 0.0), ("linkedin", "e", 0.0, 0.0),
-        ("twitter", "g", 0.0, 0.0)], got.schema), **TOL)
+    assertDataFrameEqual(
+        got,
+        spark.createDataFrame(
+            [
+                ("twitter", "h", 1.5, 1.5),
+                ("twitter", "b", 1.0, 0.0),
+                ("twitter", "n", 1.0, 0.0),
+                ("facebook", "d", 0.324, 0.0),
+                ("linkedin", "f", 0.33, 0.0),
+                ("twitter", "a", 0.0, 0.0),
+                ("facebook", "c", 0.0, 0.0),
+                ("linkedin", "e", 0.0, 0.0),
+                ("twitter", "g", 0.0, 0.0),
+            ],
+            got.schema,
+        ),
+        **TOL,
+    )
 
 
 def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
@@ -258,38 +361,91 @@ def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
     # b's one retweet of weight 1 on D1, window 3 days, half-life 2 days:
     #   D1 age 0: 1.0;  D2 age 1: 0.5 ** (1/2) = 0.7071;  D3 age 2 (= half-life): 0.5;  D4: out of the window -> 0
     #   the plain count `reactions` is 1 on D1..D3 and 0 on D4 (b's row stays: it has a profile)
-    assertDataFrameEqual(b, spark.createDataFrame([
-        (D1, 1.0, 1.0, 1.0), (D2, HALF, HALF, 1.0), (D3, 0.5, 0.5, 1.0), (D4, 0.0, 0.0, 0.0)], b.schema), **TOL)
+    assertDataFrameEqual(
+        b,
+        spark.createDataFrame(
+            [(D1, 1.0, 1.0, 1.0), (D2, HALF, HALF, 1.0), (D3, 0.5, 0.5, 1.0), (D4, 0.0, 0.0, 0.0)], b.schema
+        ),
+        **TOL,
+    )
 
     # The whole D4 state: every D1 metric has left (no rows for b, n, f, h, e, g; a's reactions_made of D1 gone).
     #   a: q's reply today 0.6;  d: D3's 2 x 0.324 = 0.648 at age 1 -> 0.648 x 0.7071;  c, z: D3's reactions
     #   x, y: D2's metrics at age 2 -> x 0.5;  y 0.315 x 0.5 = 0.1575, of which 0.3 x 0.5 = 0.15 outside
     #   q: reactions_made 1 (D2) + 1 (D4) = 2
     d4 = 0.648 * HALF
-    rows = [("twitter", "a", m, v) for m, v in [("weighted_reactions", 0.6), ("outside_circle_weight", 0.6),
-                                                ("weighted_reply", 0.6), ("reactions", 1.0), ("reactor_days", 1.0),
-                                                ("reacted_posts", 1.0)]]
-    rows += [("facebook", "d", m, v) for m, v in [("weighted_reactions", d4), ("outside_circle_weight", d4),
-                                                  ("weighted_like", d4), ("reactions", 2.0), ("reactor_days", 2.0),
-                                                  ("reacted_posts", 1.0)]]
-    rows += [("facebook", "c", "reactions_made", 1.0), ("facebook", "z", "reactions_made", 1.0),
-             ("twitter", "q", "reactions_made", 2.0)]
-    rows += [("twitter", "x", m, v) for m, v in [("weighted_reactions", 0.0075), ("weighted_like", 0.0075),
-                                                 ("reactions", 1.0), ("reactor_days", 1.0), ("reacted_posts", 1.0),
-                                                 ("reactions_made", 1.0)]]
-    rows += [("twitter", "y", m, v) for m, v in [("weighted_reactions", 0.1575), ("outside_circle_weight", 0.15),
-                                                 ("weighted_like", 0.1575), ("reactions", 2.0),
-                                                 ("reactor_days", 2.0), ("reacted_posts", 1.0),
-                                                 ("reactions_made", 1.0)]]
+    rows = [
+        ("twitter", "a", m, v)
+        for m, v in [
+            ("weighted_reactions", 0.6),
+            ("outside_circle_weight", 0.6),
+            ("weighted_reply", 0.6),
+            ("reactions", 1.0),
+            ("reactor_days", 1.0),
+            ("reacted_posts", 1.0),
+        ]
+    ]
+    rows += [
+        ("facebook", "d", m, v)
+        for m, v in [
+            ("weighted_reactions", d4),
+            ("outside_circle_weight", d4),
+            ("weighted_like", d4),
+            ("reactions", 2.0),
+            ("reactor_days", 2.0),
+            ("reacted_posts", 1.0),
+        ]
+    ]
+    rows += [
+        ("facebook", "c", "reactions_made", 1.0),
+        ("facebook", "z", "reactions_made", 1.0),
+        ("twitter", "q", "reactions_made", 2.0),
+    ]
+    rows += [
+        ("twitter", "x", m, v)
+        for m, v in [
+            ("weighted_reactions", 0.0075),
+            ("weighted_like", 0.0075),
+            ("reactions", 1.0),
+            ("reactor_days", 1.0),
+            ("reacted_posts", 1.0),
+            ("reactions_made", 1.0),
+        ]
+    ]
+    rows += [
+        ("twitter", "y", m, v)
+        for m, v in [
+            ("weighted_reactions", 0.1575),
+            ("outside_circle_weight", 0.15),
+            ("weighted_like", 0.1575),
+            ("reactions", 2.0),
+            ("reactor_days", 2.0),
+            ("reacted_posts", 1.0),
+            ("reactions_made", 1.0),
+        ]
+    ]
     state = _part(spark, cfg, tables.FEATURE_STATE, D4)
     assertDataFrameEqual(state, spark.createDataFrame(rows, state.schema), **TOL)
 
 
 def test_dynamic_features_of_the_window(spark, world):
     cfg, _ = world
-    cols = ["network", "account_id", "weighted_reactions", "reactions", "reactor_days", "reacted_posts", "posts",
-            "reactions_per_post", "outside_circle_share", "reactions_made", "weighted_retweet", "weighted_share",
-            "weighted_like", "weighted_comment"]
+    cols = [
+        "network",
+        "account_id",
+        "weighted_reactions",
+        "reactions",
+        "reactor_days",
+        "reacted_posts",
+        "posts",
+        "reactions_per_post",
+        "outside_circle_share",
+        "reactions_made",
+        "weighted_retweet",
+        "weighted_share",
+        "weighted_like",
+        "weighted_comment",
+    ]
     got = _part(spark, cfg, tables.FEATURES, D3).select(*cols)
     # D3, decay by age: D1 x 0.5, D2 x 0.7071, D3 x 1.  posts = max(profile posts delta in the window,
     # reacted_posts); null when 0.  reactions_per_post = weighted_reactions / posts.
@@ -345,15 +501,20 @@ def test_long_lasting_features_from_the_latest_snapshot_on_or_before_the_run_dat
 
     # b on D2: the 2025-12-31 snapshot: ln(1 + 99), 297 / 99 = 3, ln(1 + 0) = 0, 366 days, verified,
     # "DIRECTOR" -> 4 (case-insensitive). No snapshot at D2's window start (2025-12-30): posts = reacted_posts 1.
-    b2 = (_part(spark, cfg, tables.FEATURES, D2).where("account_id = 'b'")
-          .select(*cols, "posts", "reactions_per_post"))
-    assertDataFrameEqual(b2, spark.createDataFrame(
-        [("b", dt.date(2025, 12, 31), math.log(100), 3.0, 0.0, 366.0, 1.0, 4.0, 2.5, 0.1, 0.2, [], 1.0, HALF)],
-        b2.schema), **TOL)
+    b2 = _part(spark, cfg, tables.FEATURES, D2).where("account_id = 'b'").select(*cols, "posts", "reactions_per_post")
+    assertDataFrameEqual(
+        b2,
+        spark.createDataFrame(
+            [("b", dt.date(2025, 12, 31), math.log(100), 3.0, 0.0, 366.0, 1.0, 4.0, 2.5, 0.1, 0.2, [], 1.0, HALF)],
+            b2.schema,
+        ),
+        **TOL,
+    )
 
 
-def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_written(spark, world, copy_warehouse,
-                                                                                   tmp_path):
+def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_written(
+    spark, world, copy_warehouse, tmp_path
+):
     cfg, first = world
     cfg = copy_warehouse(Path(cfg.warehouse), tmp_path, *WORLD_SETS)  # the other tests read the world's tables
 
@@ -362,9 +523,9 @@ def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_writte
             got = Warehouse(spark, cfg)[t].read()
             assertDataFrameEqual(got, spark.createDataFrame(first[t.name], got.schema), rtol=0.0, atol=0.0)
 
-    run_features(spark, cfg, D1)          # rerun one date (D2..D4 already exist): every table is unchanged
+    run_features(spark, cfg, D1)  # rerun one date (D2..D4 already exist): every table is unchanged
     same_as_first()
-    for day in (D2, D3):                  # ... and so are the others rerun in order: exactly, not approximately
+    for day in (D2, D3):  # ... and so are the others rerun in order: exactly, not approximately
         run_features(spark, cfg, day)
     same_as_first()
 
@@ -377,5 +538,6 @@ def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_writte
     expected_state = [r for r in first[tables.FEATURE_STATE.name] if r.date == D3]
     assertDataFrameEqual(state, spark.createDataFrame(expected_state, state.schema), rtol=0.0, atol=0.0)
     features = Warehouse(spark, cfg)[tables.FEATURES].read()
-    assertDataFrameEqual(features, spark.createDataFrame(first[tables.FEATURES.name], features.schema),
-                         rtol=0.0, atol=0.0)
+    assertDataFrameEqual(
+        features, spark.createDataFrame(first[tables.FEATURES.name], features.schema), rtol=0.0, atol=0.0
+    )

@@ -24,21 +24,36 @@ from klout.graph.window import window_edges, with_shares
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
 # attention_quantile 0: the floor is graph.attention_floor = 1 (a fixed number, for hand computation)
-TIGHT = ["graph.tolerance=1.0e-11", "graph.max_iterations=200", "graph.checkpoint_every=3",
-         "graph.attention_quantile=0"]
+TIGHT = [
+    "graph.tolerance=1.0e-11",
+    "graph.max_iterations=200",
+    "graph.checkpoint_every=3",
+    "graph.attention_quantile=0",
+]
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
 
 def _edges_daily(spark, rows, ring=1.0):
     """silver/edges_daily rows from (date, actor, target, weight) on twitter; the reactors' ring factor `ring`
     (already in the weight), other factors neutral."""
-    return spark.createDataFrame([(d, "twitter", a, t, 1, float(w), 1.0, 1.0, ring, False) for d, a, t, w in rows],
-                                 schemas.EDGES_DAILY)
+    return spark.createDataFrame(
+        [(d, "twitter", a, t, 1, float(w), 1.0, 1.0, ring, False) for d, a, t, w in rows], schemas.EDGES_DAILY
+    )
 
 
 def _no_features(spark, cfg):
-    cols = ["network", "account_id", "log_followers", "spam_follower_share", "inactive_follower_share",
-            "log_lists", "verified", "external_authority", "title_seniority", "account_age_days"]
+    cols = [
+        "network",
+        "account_id",
+        "log_followers",
+        "spam_follower_share",
+        "inactive_follower_share",
+        "log_lists",
+        "verified",
+        "external_authority",
+        "title_seniority",
+        "account_age_days",
+    ]
     return spark.createDataFrame([], ", ".join(f"{c} {'string' if c in cols[:2] else 'double'}" for c in cols))
 
 
@@ -67,13 +82,20 @@ def test_fixed_point_of_a_small_graph_by_hand(spark, make_config, tmp_path):
     raw = {"a": 1.0, "b": 0.5, "c": 0.5, "r": 0.5, "s": 0.625, "x": 1.0, "y": 1.0}
     mean = 5.125 / 7
     out = account_influence(result.state, edges, cfg).select(
-        "account_id", "influence", "raw", "from_profile", "from_reactions", "reactors", "engaged_weight",
-        "audience_influence", "top_reactors")
+        "account_id",
+        "influence",
+        "raw",
+        "from_profile",
+        "from_reactions",
+        "reactors",
+        "engaged_weight",
+        "audience_influence",
+        "top_reactors",
+    )
     rr = lambda *pairs: [(r, c) for r, c in pairs]  # noqa: E731
     expected = [
         # no profiles: from_profile 0; a bare account has 0.5 / mean; contributions 0.5 * influence(reactor) * share
-        ("a", 1.0 / mean, 1.0, 0.0, 0.5 / mean, 2, 4.0, 0.5 / mean,
-         rr(("b", 0.25 / mean), ("c", 0.25 / mean))),
+        ("a", 1.0 / mean, 1.0, 0.0, 0.5 / mean, 2, 4.0, 0.5 / mean, rr(("b", 0.25 / mean), ("c", 0.25 / mean))),
         ("b", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
         ("c", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
         ("r", 0.5 / mean, 0.5, 0.0, 0.0, 0, 0.0, None, []),
@@ -88,13 +110,19 @@ def test_fixed_point_of_a_small_graph_by_hand(spark, make_config, tmp_path):
 @pytest.mark.fast
 def test_when_decays_window_edges_and_old_days_leave(spark, make_config, tmp_path):
     cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1", "graph.attention_quantile=0")
-    rows = [(D, "b", "a", 1), (D - dt.timedelta(days=1), "b", "a", 2), (D - dt.timedelta(days=2), "c", "a", 4),
-            (D - dt.timedelta(days=3), "c", "a", 100), (D + dt.timedelta(days=1), "b", "a", 100)]
+    rows = [
+        (D, "b", "a", 1),
+        (D - dt.timedelta(days=1), "b", "a", 2),
+        (D - dt.timedelta(days=2), "c", "a", 4),
+        (D - dt.timedelta(days=3), "c", "a", 100),
+        (D + dt.timedelta(days=1), "b", "a", 100),
+    ]
     out = window_edges(_edges_daily(spark, rows), D, cfg)
     # b->a: 1 + 2 * 0.5 = 2; c->a: 4 * 0.25 = 1 (the day 3 days back and the day after D are outside)
-    expected = spark.createDataFrame([("twitter", "b", "a", 2, 2.0, 2.0), ("twitter", "c", "a", 1, 1.0, 1.0)],
-                                     "network string, actor_id string, target_id string, reactions long, "
-                                     "weight double, attention double")
+    expected = spark.createDataFrame(
+        [("twitter", "b", "a", 2, 2.0, 2.0), ("twitter", "c", "a", 1, 1.0, 1.0)],
+        "network string, actor_id string, target_id string, reactions long, weight double, attention double",
+    )
     assert_approx_df_equality(out, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -103,11 +131,14 @@ def test_a_discounted_reactor_passes_on_only_its_discount(spark, make_config, tm
     cfg = make_config(tmp_path, *TIGHT)
     # r's reactions carry ring 0.25 (weights 1 and 0.5 after it): attention 4 + 2 = 6 -> shares 1/6 and 0.5/6,
     # together 0.25 of r's influence. q has one undiscounted reaction of weight 0.5 < floor 1: share 0.5.
-    edges = (_edges_daily(spark, [(D, "r", "a", 1), (D, "r", "b", 0.5)], ring=0.25)
-             .unionByName(_edges_daily(spark, [(D, "q", "a", 0.5)])))
+    edges = _edges_daily(spark, [(D, "r", "a", 1), (D, "r", "b", 0.5)], ring=0.25).unionByName(
+        _edges_daily(spark, [(D, "q", "a", 0.5)])
+    )
     out = with_shares(window_edges(edges, D, cfg), cfg).select("actor_id", "target_id", "attention", "share")
-    expected = spark.createDataFrame([("r", "a", 4.0, 1 / 6), ("r", "b", 2.0, 0.5 / 6), ("q", "a", 0.5, 0.5)],
-                                     "actor_id string, target_id string, attention double, share double")
+    expected = spark.createDataFrame(
+        [("r", "a", 4.0, 1 / 6), ("r", "b", 2.0, 0.5 / 6), ("q", "a", 0.5, 0.5)],
+        "actor_id string, target_id string, attention double, share double",
+    )
     assert_approx_df_equality(out, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -116,8 +147,9 @@ def test_the_attention_floor_follows_the_configured_quantile(spark, make_config,
     cfg = make_config(tmp_path, "graph.attention_quantile=0.5")
     # reactors' attention 1, 2, 3, 4, 10: median 3 -> floor 3 (above attention_floor 1)
     rows = [(D, f"r{w}", "t", w) for w in (1, 2, 3, 4, 10)]
-    expected = spark.createDataFrame([("r1", 1 / 3), ("r2", 2 / 3), ("r3", 1.0), ("r4", 1.0), ("r10", 1.0)],
-                                     "actor_id string, expected double")
+    expected = spark.createDataFrame(
+        [("r1", 1 / 3), ("r2", 2 / 3), ("r3", 1.0), ("r4", 1.0), ("r10", 1.0)], "actor_id string, expected double"
+    )
     edges = window_edges(_edges_daily(spark, rows), D, cfg).join(expected, "actor_id")
     assert_approx_column_equality(with_shares(edges, cfg), "share", "expected", 1e-9)
 
@@ -127,12 +159,15 @@ def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, make_config, tmp
     hub = [(D, f"f{i}", "h", 1) for i in range(6)]
     rows = hub + [(D, "h", "a", 1), (D, "a", "b", 1), (D, "b", "h", 1), (D, "b", "c", 3), (D, "c", "c2", 1)]
     cold = _pass(spark, cfg, rows)[0]
-    start = spark.createDataFrame([("twitter", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
-                                  "network string, account_id string, raw double")
+    start = spark.createDataFrame(
+        [("twitter", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
+        "network string, account_id string, raw double",
+    )
     warm = _pass(spark, cfg, rows, start=start)[0]
     assert cold.converged and warm.converged
-    assert_approx_df_equality(cold.state.select("account_id", "raw"), warm.state.select("account_id", "raw"), 1e-9,
-                              ignore_row_order=True)
+    assert_approx_df_equality(
+        cold.state.select("account_id", "raw"), warm.state.select("account_id", "raw"), 1e-9, ignore_row_order=True
+    )
 
 
 @pytest.mark.fast
@@ -147,8 +182,7 @@ def test_a_reaction_from_an_influential_reactor_counts_more(spark, make_config, 
 
 def test_an_extra_reaction_never_lowers_the_target(spark, make_config, tmp_path):
     cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT)
-    base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1),
-            (D, "d", "c", 1)]
+    base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1), (D, "d", "c", 1)]
     before = _influence(spark, cfg, base)
     for extra in [(D, "c", "a", 1), (D, "d", "a", 1), (D, "b", "a", 5), (D, "e", "a", 0.2)]:
         after = _influence(spark, cfg, base + [extra])
@@ -159,22 +193,35 @@ def test_an_extra_reaction_never_lowers_the_target(spark, make_config, tmp_path)
 def test_profile_prior_lifts_an_account_and_discounts_spam_followers(spark, make_config, tmp_path):
     cfg = make_config(tmp_path, "graph.damping=0.5", *TIGHT)
     cols = _no_features(spark, cfg).columns
-    row = lambda acc, lf, spam: (("twitter", acc, lf, spam) + (None,) * (len(cols) - 4))  # noqa: E731
-    features = spark.createDataFrame([row("a", float(F_LOG), 0.0), row("b", float(F_LOG), 0.9), row("c", None, None)],
-                                     _no_features(spark, cfg).schema)
-    verts = {r["account_id"]: r["prior"] for r in vertices(features, spark.createDataFrame(
-        [], "network string, actor_id string, target_id string"), cfg).collect()}
+    row = lambda acc, lf, spam: ("twitter", acc, lf, spam) + (None,) * (len(cols) - 4)  # noqa: E731
+    features = spark.createDataFrame(
+        [row("a", float(F_LOG), 0.0), row("b", float(F_LOG), 0.9), row("c", None, None)],
+        _no_features(spark, cfg).schema,
+    )
+    verts = {
+        r["account_id"]: r["prior"]
+        for r in vertices(
+            features, spark.createDataFrame([], "network string, actor_id string, target_id string"), cfg
+        ).collect()
+    }
     # prior = (base 1 + 0.3 * ln(1 + followers * (1 - spam))) / base, followers = e^F_LOG - 1 = 999;
     # c knows nothing (its unknown age adds nothing either): a bare account, prior 1
-    assert {k: round(v, 9) for k, v in verts.items()} == {"a": round(1 + 0.3 * math.log(1000), 9),
-                                                          "b": round(1 + 0.3 * math.log(1 + 999 * 0.1), 9),
-                                                          "c": 1.0}
+    assert {k: round(v, 9) for k, v in verts.items()} == {
+        "a": round(1 + 0.3 * math.log(1000), 9),
+        "b": round(1 + 0.3 * math.log(1 + 999 * 0.1), 9),
+        "c": 1.0,
+    }
 
 
 @pytest.mark.fast
 def test_forced_iterations_stop_at_the_maximum_and_report_it(spark, make_config, tmp_path):
-    cfg = make_config(tmp_path, "graph.tolerance=0", "graph.max_iterations=7", "graph.checkpoint_every=2",
-                      "graph.attention_quantile=0")
+    cfg = make_config(
+        tmp_path,
+        "graph.tolerance=0",
+        "graph.max_iterations=7",
+        "graph.checkpoint_every=2",
+        "graph.attention_quantile=0",
+    )
     result, _ = _pass(spark, cfg, [(D, "a", "b", 1), (D, "b", "a", 1), (D, "c", "a", 1)])
     assert (result.iterations, result.converged, len(result.seconds)) == (7, False, 7)
     assert result.state.where(F.col("raw") > 0).count() == 3

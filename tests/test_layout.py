@@ -9,12 +9,34 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 KLOUT = Path(__file__).resolve().parent.parent / "klout"
 
 # the layers, lowest first: a module may import its own layer or lower ones, never a higher one
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("klout", "errors", "paths", "clock", "progress", "version", "config", "schemas", "tables", "caching",
-              "persons", "session", "warehouse", "weights", "window")),
+    (
+        "base",
+        (
+            "klout",
+            "errors",
+            "paths",
+            "clock",
+            "progress",
+            "version",
+            "config",
+            "schemas",
+            "tables",
+            "caching",
+            "persons",
+            "session",
+            "warehouse",
+            "weights",
+            "window",
+        ),
+    ),
     ("operations support", ("runlog", "quality", "exclusion", "erasure", "maintain")),
     ("raw -> bronze", ("ingest", "synth")),
     ("features", ("features",)),
@@ -28,8 +50,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 
 def modules() -> dict[str, Path]:
     """klout's modules by dotted name (a package by its own name)."""
-    return {".".join(p.relative_to(KLOUT.parent).with_suffix("").parts).removesuffix(".__init__"): p
-            for p in KLOUT.rglob("*.py")}
+    return {
+        ".".join(p.relative_to(KLOUT.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in KLOUT.rglob("*.py")
+    }
 
 
 def _type_checking_lines(tree: ast.Module) -> set[int]:
@@ -103,8 +127,12 @@ def test_no_import_circle_in_klout():
 
 
 def test_every_import_follows_the_data():
-    backwards = sorted(f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
-                       for a, targets in imports().items() for b in targets if layer_of(b) > layer_of(a))
+    backwards = sorted(
+        f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
+        for a, targets in imports().items()
+        for b in targets
+        if layer_of(b) > layer_of(a)
+    )
     assert backwards == []
 
 

@@ -31,11 +31,17 @@ def _values(spark, xs):
 def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg):
     # 5 distinct values: share below rescaled like percent_rank: 0, 1/4, 2/4, 3/4, 1
     points = quantile_points(_values(spark, [5, 1, 4, 2, 3]), "raw", cfg.score)
-    assert points == [(1.0, 0.0), (2.0, pytest.approx(0.25)), (3.0, pytest.approx(0.5)), (4.0, pytest.approx(0.75)),
-                      (5.0, pytest.approx(1.0))]
+    assert points == [
+        (1.0, 0.0),
+        (2.0, pytest.approx(0.25)),
+        (3.0, pytest.approx(0.5)),
+        (4.0, pytest.approx(0.75)),
+        (5.0, pytest.approx(1.0)),
+    ]
     # 7 values: the 1000-point grid cannot hit sevenths, but the share below is a multiple of 1/7: exact ranks
-    assert quantile_points(_values(spark, range(7)), "raw", cfg.score) == [(float(i), pytest.approx(i / 6))
-                                                                            for i in range(7)]
+    assert quantile_points(_values(spark, range(7)), "raw", cfg.score) == [
+        (float(i), pytest.approx(i / 6)) for i in range(7)
+    ]
     # ties share the lowest place: three people at 1 have nobody below them; the one at 2 has all three
     assert quantile_points(_values(spark, [1, 1, 1, 2]), "raw", cfg.score) == [(1.0, 0.0), (2.0, pytest.approx(1.0))]
 
@@ -44,16 +50,20 @@ def test_quantile_points_give_each_distinct_value_the_share_below_it(spark, cfg)
 def test_percentile_interpolates_between_quantile_points(spark, cfg):
     points = [(1.0, 0.0), (2.0, 0.25), (3.0, 0.5), (5.0, 1.0)]
     # below the lowest -> 0; 1.5 -> halfway 0..0.25; 4 -> halfway 0.5..1; at or above the highest -> 1
-    df = spark.createDataFrame([(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0),
-                                (9.0, 1.0)], "raw double, expected double")
+    df = spark.createDataFrame(
+        [(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0), (9.0, 1.0)],
+        "raw double, expected double",
+    )
     assert_approx_column_equality(percentile(df, "raw", points, "pct"), "pct", "expected", 1e-9)
 
 
 @pytest.mark.fast
 def test_target_score_follows_the_configured_anchors(spark, cfg):
     # 0.05: 1 + 0.5 x 14 = 8;  0.2: 15 + 0.5 x 17 = 23.5;  0.97: 63 + 0.5 x 12 = 69
-    df = spark.createDataFrame([(0.0, 1.0), (0.05, 8.0), (0.2, 23.5), (0.5, 40.0), (0.95, 63.0), (0.97, 69.0),
-                                (1.0, 100.0)], "pct double, expected double")
+    df = spark.createDataFrame(
+        [(0.0, 1.0), (0.05, 8.0), (0.2, 23.5), (0.5, 40.0), (0.95, 63.0), (0.97, 69.0), (1.0, 100.0)],
+        "pct double, expected double",
+    )
     out = df.withColumn("score", target_score(F.col("pct"), cfg.score))
     assert_approx_column_equality(out, "score", "expected", 1e-9)
 
@@ -63,20 +73,26 @@ def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark,
     # a: 50 + 0.3 x 10 = 53;  b: no previous -> 10;  c: 30 - 0.3 x 10 = 27;  d: unchanged 33
     df = spark.createDataFrame(
         [("a", 60.0, 50.0, 53.0), ("b", 10.0, None, 10.0), ("c", 20.0, 30.0, 27.0), ("d", 33.0, 33.0, 33.0)],
-        "person_id string, target double, prev double, expected double")
+        "person_id string, target double, prev double, expected double",
+    )
     out = df.withColumn("score", smoothed(F.col("target"), F.col("prev"), cfg.score))
     assert_approx_column_equality(out, "score", "expected", 1e-9)
-    ranked = rank_and_percentile(spark.createDataFrame(
-        [("a", 90.0), ("b", 80.0), ("c", 80.0), ("d", 70.0)], "person_id string, score double"))
-    assertDataFrameEqual(ranked.select("person_id", "score", "rank", "percentile"),
-                         [("a", 90.0, 1, 0.75), ("b", 80.0, 2, 0.25), ("c", 80.0, 2, 0.25), ("d", 70.0, 4, 0.0)],
-                         **TOL)
+    ranked = rank_and_percentile(
+        spark.createDataFrame([("a", 90.0), ("b", 80.0), ("c", 80.0), ("d", 70.0)], "person_id string, score double")
+    )
+    assertDataFrameEqual(
+        ranked.select("person_id", "score", "rank", "percentile"),
+        [("a", 90.0, 1, 0.75), ("b", 80.0, 2, 0.25), ("c", 80.0, 2, 0.25), ("d", 70.0, 4, 0.0)],
+        **TOL,
+    )
 
 
 @pytest.mark.fast
 def test_networks_combine_by_the_configured_power(spark, cfg):
-    values = spark.createDataFrame([("P", "twitter", 3.0), ("P", "facebook", 1.8), ("Q", "twitter", 2.0)],
-                                   "person_id string, network string, value double")
+    values = spark.createDataFrame(
+        [("P", "twitter", 3.0), ("P", "facebook", 1.8), ("Q", "twitter", 2.0)],
+        "person_id string, network string, value double",
+    )
     # p = 2 (default): P = sqrt(3^2 + 1.8^2) = sqrt(12.24); shares 9 / 12.24 and 3.24 / 12.24
     raw = person_raw(values, cfg)
     assertDataFrameEqual(raw, [("P", math.sqrt(12.24)), ("Q", 2.0)], **TOL)
@@ -103,16 +119,21 @@ FEATURES = [  # network, account, weighted_reactions, posts, weighted_retweet, w
 def _inputs(spark, cfg, links=(("twitter", "a", "P"), ("facebook", "fa", "P")), without=()):
     influence = spark.createDataFrame(
         [(n, a, i, i, 0.0, i, r, w, ai, top) for n, a, i, r, w, ai, top in INFLUENCE if a not in without],
-        StructType(schemas.ACCOUNT_INFLUENCE.fields[1:]))
-    identities = spark.createDataFrame([(n, u, p, "test", None) for n, u, p in links],
-                                       "network string, user_id string, person_id string, source string, "
-                                       "ingested_at timestamp")
+        StructType(schemas.ACCOUNT_INFLUENCE.fields[1:]),
+    )
+    identities = spark.createDataFrame(
+        [(n, u, p, "test", None) for n, u, p in links],
+        "network string, user_id string, person_id string, source string, ingested_at timestamp",
+    )
     actions = [a for a in cfg.actions]
     features = spark.createDataFrame(
-        [(n, a, wr, posts, *[rt if x == "retweet" else lk if x == "like" else 0.0 for x in actions])
-         for n, a, wr, posts, rt, lk in FEATURES],
+        [
+            (n, a, wr, posts, *[rt if x == "retweet" else lk if x == "like" else 0.0 for x in actions])
+            for n, a, wr, posts, rt, lk in FEATURES
+        ],
         "network string, account_id string, weighted_reactions double, posts double, "
-        + ", ".join(f"weighted_{x} double" for x in actions))
+        + ", ".join(f"weighted_{x} double" for x in actions),
+    )
     return accounts_of_persons(influence, identities), features
 
 
@@ -124,9 +145,10 @@ def grid_cfg(make_config, tmp_path):
 
 
 def _previous(spark):
-    return spark.createDataFrame([("P", 90.0, {"twitter": 80.0, "linkedin": 20.0}), ("twitter:c", 10.0,
-                                                                                       {"twitter": 5.0})],
-                                 "person_id string, score double, network_scores map<string, double>")
+    return spark.createDataFrame(
+        [("P", 90.0, {"twitter": 80.0, "linkedin": 20.0}), ("twitter:c", 10.0, {"twitter": 5.0})],
+        "person_id string, score double, network_scores map<string, double>",
+    )
 
 
 @pytest.mark.fast
@@ -148,8 +170,9 @@ def test_scores_hierarchy_subscores_smoothing_and_rank(spark, grid_cfg):
         ("twitter:b", 40.0, 40.0, 1.0, {"twitter": 40.0}, 0, None, None, 2, 1 / 3, None, None),
         ("twitter:c", 7.3, 1.0, 0.5, {"twitter": 1.0}, 0, None, None, 3, 0.0, -2.7, None),
     ]
-    assertDataFrameEqual(spark.createDataFrame(rows, scores.schema),
-                         spark.createDataFrame(expected, scores.schema), **TOL)
+    assertDataFrameEqual(
+        spark.createDataFrame(rows, scores.schema), spark.createDataFrame(expected, scores.schema), **TOL
+    )
 
 
 @pytest.mark.fast
@@ -160,17 +183,37 @@ def test_explanations_list_networks_actions_reactors_and_changes(spark, grid_cfg
         _, why = score_tables(accounts, features, _previous(spark), None, None, cfg, cache)
         rows = why.collect()
     expected = [
-        ("P", 93.0, 90.0,
-         [("twitter", 50.53, 3.0 / 4.8), ("facebook", 44.21, 1.8 / 4.8)],
-         [("retweet", 4.0, 4 / 7), ("like", 3.0, 3 / 7)],
-         [("twitter", "r1", 0.6), ("facebook", "r3", 0.45), ("twitter", "r2", 0.3)],   # r3: 0.5 x facebook 0.9
-         [("facebook", None, 44.21, 44.21), ("twitter", 80.0, 50.53, -29.47), ("linkedin", 20.0, None, -20.0)],
-         "score 93.00 (+3.00 since the previous score); strongest network twitter (63% of it); "
-         "most weight from retweet (57%); top reactor twitter:r1"),
-        ("twitter:b", 40.0, None, [("twitter", 40.0, 1.0)], [], [], [("twitter", None, 40.0, 40.0)],
-         "score 40.00 (first score); strongest network twitter (100% of it)"),
-        ("twitter:c", 7.3, 10.0, [("twitter", 1.0, 1.0)], [], [], [("twitter", 5.0, 1.0, -4.0)],
-         "score 7.30 (-2.70 since the previous score); strongest network twitter (100% of it)"),
+        (
+            "P",
+            93.0,
+            90.0,
+            [("twitter", 50.53, 3.0 / 4.8), ("facebook", 44.21, 1.8 / 4.8)],
+            [("retweet", 4.0, 4 / 7), ("like", 3.0, 3 / 7)],
+            [("twitter", "r1", 0.6), ("facebook", "r3", 0.45), ("twitter", "r2", 0.3)],  # r3: 0.5 x facebook 0.9
+            [("facebook", None, 44.21, 44.21), ("twitter", 80.0, 50.53, -29.47), ("linkedin", 20.0, None, -20.0)],
+            "score 93.00 (+3.00 since the previous score); strongest network twitter (63% of it); "
+            "most weight from retweet (57%); top reactor twitter:r1",
+        ),
+        (
+            "twitter:b",
+            40.0,
+            None,
+            [("twitter", 40.0, 1.0)],
+            [],
+            [],
+            [("twitter", None, 40.0, 40.0)],
+            "score 40.00 (first score); strongest network twitter (100% of it)",
+        ),
+        (
+            "twitter:c",
+            7.3,
+            10.0,
+            [("twitter", 1.0, 1.0)],
+            [],
+            [],
+            [("twitter", 5.0, 1.0, -4.0)],
+            "score 7.30 (-2.70 since the previous score); strongest network twitter (100% of it)",
+        ),
     ]
     schema = why.schema
     assertDataFrameEqual(spark.createDataFrame(rows, schema), spark.createDataFrame(expected, schema), **TOL)
@@ -184,6 +227,7 @@ def test_connecting_another_network_never_lowers_a_persons_score(spark, grid_cfg
         with Cache() as cache:
             scores, _ = score_tables(accounts, features, None, None, None, cfg, cache)
             return {r["person_id"]: (r["raw"], r["score"]) for r in scores.collect()}
+
     # c alone among a (3.0), b (1.0), c (0.5): lowest, score 1. Then c connects a new facebook account fa (1.8):
     # raw 0.5 + 1.8 = 2.3, the middle of three (1.0, 2.3, 3.0): percentile 0.5 -> 40
     alone = scores_with([], without=("fa",))
@@ -196,8 +240,14 @@ def test_connecting_another_network_never_lowers_a_persons_score(spark, grid_cfg
 
 @pytest.mark.fast
 def test_rank_counts_higher_scores_within_a_point_band_and_across_bands(spark):
-    ranked = rank_and_percentile(spark.createDataFrame(
-        [("a", 90.5), ("b", 90.25), ("c", 90.25), ("d", 89.9), ("e", 12.0)], "person_id string, score double"))
+    ranked = rank_and_percentile(
+        spark.createDataFrame(
+            [("a", 90.5), ("b", 90.25), ("c", 90.25), ("d", 89.9), ("e", 12.0)], "person_id string, score double"
+        )
+    )
     # above a: none; above b and c: a; above d: a, b, c (band 90); above e: all four; percentile = share below
-    assertDataFrameEqual(ranked.select("person_id", "rank", "percentile"),
-                         [("a", 1, 0.8), ("b", 2, 0.4), ("c", 2, 0.4), ("d", 4, 0.2), ("e", 5, 0.0)], **TOL)
+    assertDataFrameEqual(
+        ranked.select("person_id", "rank", "percentile"),
+        [("a", 1, 0.8), ("b", 2, 0.4), ("c", 2, 0.4), ("d", 4, 0.2), ("e", 5, 0.0)],
+        **TOL,
+    )

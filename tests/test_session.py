@@ -17,9 +17,12 @@ LAUNCH_ONLY = {"spark.master", "spark.driver.memory", "spark.jars.packages", "sp
 def test_a_local_launch_sets_master_memory_delta_jar_ui_and_the_configured_conf():
     cfg = load_config(sets=["warehouse=/w", "spark.conf.spark.executor.cores=3"])
     s = session_settings(cfg, submitted=False)
-    assert {k: s[k] for k in LAUNCH_ONLY} == {"spark.master": "local[*]", "spark.driver.memory": "4g",
-                                               "spark.jars.packages": "io.delta:delta-spark_4.2_2.13:4.4.0",
-                                               "spark.ui.enabled": "false"}
+    assert {k: s[k] for k in LAUNCH_ONLY} == {
+        "spark.master": "local[*]",
+        "spark.driver.memory": "4g",
+        "spark.jars.packages": "io.delta:delta-spark_4.2_2.13:4.4.0",
+        "spark.ui.enabled": "false",
+    }
     assert s["spark.sql.session.timeZone"] == "UTC"
     assert s["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert s["spark.sql.shuffle.partitions"] == "8"

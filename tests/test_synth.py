@@ -10,7 +10,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import TimestampType
 from pyspark.testing import assertDataFrameEqual
 
-from conftest import make_config
 from klout import schemas
 from klout.synth import generate_world, write_world
 
@@ -33,7 +32,7 @@ def _spearman(x, y) -> float:
 
 
 @pytest.fixture(scope="module")
-def written(spark, tmp_path_factory):
+def written(spark, make_config, tmp_path_factory):
     """One small world, written once and read back; most tests look at what landed on disk."""
     tmp = tmp_path_factory.mktemp("synth")
     cfg = make_config(tmp, *SMALL)
@@ -66,7 +65,7 @@ def test_schemas_are_canonical(written):
     assert read["truth_accounts"].columns == ["network", "user_id", "person_id"]
 
 
-def test_deterministic_whatever_the_partitioning(spark, written, tmp_path):
+def test_deterministic_whatever_the_partitioning(spark, make_config, written, tmp_path):
     """Same seed, other partition count: row for row the data written before (read back from Parquet)."""
     _, _, read, _ = written
     again = generate_world(spark, make_config(tmp_path, *SMALL, "synth.partitions=3"))
@@ -75,7 +74,7 @@ def test_deterministic_whatever_the_partitioning(spark, written, tmp_path):
         assertDataFrameEqual(getattr(again, name), expected, checkRowOrder=False)
 
 
-def test_other_seed_other_world(spark, written, tmp_path):
+def test_other_seed_other_world(spark, make_config, written, tmp_path):
     _, _, read, _ = written
     other = generate_world(spark, make_config(tmp_path, *SMALL, "synth.seed=7"))
     assert other.truth_people.select("influence").exceptAll(read["truth_people"].select("influence")).count() > 0
@@ -93,9 +92,12 @@ def test_reactions_are_well_formed(written):
     assert nets == set(cfg.synth.networks) and nets <= set(cfg.networks)
     assert acts <= set(cfg.actions) and types <= set(cfg.content_types)
     # Actions stay within each network's mix; one post has one type and belongs to the target, that day.
-    bad_action = inter.where(" or ".join(
-        f"(network = '{n}' and action not in ({', '.join(repr(a) for a in c.actions)}))"
-        for n, c in cfg.synth.networks.items()))
+    bad_action = inter.where(
+        " or ".join(
+            f"(network = '{n}' and action not in ({', '.join(repr(a) for a in c.actions)}))"
+            for n, c in cfg.synth.networks.items()
+        )
+    )
     assert bad_action.count() == 0
     assert inter.groupBy("content_id").agg(F.countDistinct("content_type").alias("k")).where("k > 1").count() == 0
     prefix = F.concat_ws("_", "target_id", F.date_format("day", "yyyyMMdd"))
@@ -114,18 +116,28 @@ def test_bot_rings_react_inside_the_ring(written):
     assert bots.count() == 15 and bots.select("ring_id").distinct().count() == 3
     assert bots.where("influence != 0 or ring_id is null").count() == 0
     ring_of = accounts.join(people.select("person_id", "ring_id"), "person_id").select("network", "user_id", "ring_id")
-    by_bots = (inter.join(ring_of.withColumnRenamed("user_id", "actor_id").withColumnRenamed("ring_id", "a_ring"),
-                          ["network", "actor_id"])
-               .join(ring_of.withColumnRenamed("user_id", "target_id").withColumnRenamed("ring_id", "t_ring"),
-                     ["network", "target_id"])
-               .where("a_ring is not null"))
+    by_bots = (
+        inter.join(
+            ring_of.withColumnRenamed("user_id", "actor_id").withColumnRenamed("ring_id", "a_ring"),
+            ["network", "actor_id"],
+        )
+        .join(
+            ring_of.withColumnRenamed("user_id", "target_id").withColumnRenamed("ring_id", "t_ring"),
+            ["network", "target_id"],
+        )
+        .where("a_ring is not null")
+    )
     total = by_bots.count()
     inside = by_bots.where("a_ring = t_ring").count()
     assert total >= 15 * cfg.synth.days * cfg.synth.ring_reactions_per_bot_per_day
     assert inside / total > 0.8, (inside, total)
     # Nobody honest reacts to a bot: bots have no hidden influence.
-    assert inter.join(ring_of.where("ring_id is not null").withColumnRenamed("user_id", "target_id"),
-                      ["network", "target_id"]).count() == inside
+    assert (
+        inter.join(
+            ring_of.where("ring_id is not null").withColumnRenamed("user_id", "target_id"), ["network", "target_id"]
+        ).count()
+        == inside
+    )
     # Bought followers make bot profiles look big, with mostly spam followers.
     bot_profiles = read["profiles"].join(ring_of.where("ring_id is not null"), ["network", "user_id"])
     row = bot_profiles.agg(F.min("followers").alias("f"), F.min("spam_follower_share").alias("s")).first()
@@ -136,9 +148,14 @@ def test_reactions_follow_hidden_influence(written):
     """Top-decile hidden-influence honest people receive far more reactions per person than the bottom half."""
     _, _, read, _ = written
     honest = read["truth_people"].where("not is_bot").select("person_id", "influence").toPandas()
-    received = (read["interactions"]
-                .join(read["truth_accounts"].withColumnRenamed("user_id", "target_id"), ["network", "target_id"])
-                .groupBy("person_id").count().toPandas().set_index("person_id")["count"])
+    received = (
+        read["interactions"]
+        .join(read["truth_accounts"].withColumnRenamed("user_id", "target_id"), ["network", "target_id"])
+        .groupBy("person_id")
+        .count()
+        .toPandas()
+        .set_index("person_id")["count"]
+    )
     honest["received"] = honest["person_id"].map(received).fillna(0)
     honest = honest.sort_values("influence", ascending=False)
     top = honest.head(len(honest) // 10)["received"].mean()
@@ -181,21 +198,31 @@ def test_profiles_two_snapshots_and_network_fields(written):
     assert with_person.where("is_bot and external_authority is not null").count() == 0
     assert 0 < with_person.where("external_authority is not null").count() < with_person.count() / 4
     # Followers follow influence (honest people, first snapshot).
-    pdf = (with_person.where(F.col("snapshot_date") == F.lit(s.start_date)).where("not is_bot")
-           .select("influence", "followers").toPandas())
+    pdf = (
+        with_person.where(F.col("snapshot_date") == F.lit(s.start_date))
+        .where("not is_bot")
+        .select("influence", "followers")
+        .toPandas()
+    )
     assert _spearman(pdf["influence"], pdf["followers"]) > 0.5
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("buckets", [1, 3])
 def test_slot_table_numbers_each_cell_contiguously(spark, buckets):
     """Slots of a cell are exactly 0..slots-1, one row each, and each row holds about weight * resolution."""
     from klout.synth.draws import Draws, slot_table
 
-    df = spark.range(300).select(F.col("id").alias("p"), (F.col("id") % 3).alias("c"),
-                                 (F.col("id") % 5 + 1.0).alias("w"))
+    df = spark.range(300).select(
+        F.col("id").alias("p"), (F.col("id") % 3).alias("c"), (F.col("id") % 5 + 1.0).alias("w")
+    )
     slots, cells = slot_table(Draws(1), df, ["c"], "w", ["p"], 2.0, buckets, "t")
-    got = {r["c"]: r for r in slots.groupBy("c").agg(F.min("slot").alias("lo"), F.max("slot").alias("hi"),
-                                                    F.countDistinct("slot").alias("n")).collect()}
+    got = {
+        r["c"]: r
+        for r in slots.groupBy("c")
+        .agg(F.min("slot").alias("lo"), F.max("slot").alias("hi"), F.countDistinct("slot").alias("n"))
+        .collect()
+    }
     for r in cells.collect():
         assert (got[r["c"]]["lo"], got[r["c"]]["hi"], got[r["c"]]["n"]) == (0, r["slots"] - 1, r["slots"])
     held = slots.groupBy("p", "w").count().where(F.col("count") != F.col("w") * 2).count()
