@@ -21,10 +21,10 @@ HEADER = ["network", "actor_id", "target_id", "action", "ts", "content_id", "con
 
 # (csv line, quarantine reason or None for a good row)
 LINES = [
-    ("twitter,a,b,RT,1341100972,,,", None),                            # epoch seconds, alias RT
-    ("twitter,a,b,RT,1341100972,,,", "duplicate_event"),               # same line again
-    ("Facebook,c,d,like,2012-07-02T10:00:00Z,p1,Photo,e-1", None),     # ISO-8601, case-folded, explicit id
-    ("twitter,c,d,MENTION,1341187200000,,,", None),                    # epoch milliseconds
+    ("twitter,a,b,RT,1341100972,,,", None),  # epoch seconds, alias RT
+    ("twitter,a,b,RT,1341100972,,,", "duplicate_event"),  # same line again
+    ("Facebook,c,d,like,2012-07-02T10:00:00Z,p1,Photo,e-1", None),  # ISO-8601, case-folded, explicit id
+    ("twitter,c,d,MENTION,1341187200000,,,", None),  # epoch milliseconds
     ("facebook,x,y,comment,2012-07-02 11:00:00,p9,,e-1", "duplicate_event"),  # same explicit event_id
     (",a,b,RT,1341100972,,,", "missing_network"),
     ("myspace,a,b,RT,1341100972,,,", "unknown_network"),
@@ -35,16 +35,17 @@ LINES = [
     ("twitter,a,b,RT,,,,", "missing_timestamp"),
     ("twitter,a,b,RT,yesterday,,,", "unparseable_timestamp"),
     ("twitter,a,b,RT,2026-01-01T13:00:01Z,,,", "future_timestamp"),  # NOW + 1h + 1s
-    ("twitter,a,b,RT,2026-01-01T13:00:00Z,,,", None),                 # exactly at the tolerance: accepted
+    ("twitter,a,b,RT,2026-01-01T13:00:00Z,,,", None),  # exactly at the tolerance: accepted
     ("twitter,a,b,RT,1341100972,p2,hologram,", "unknown_content_type"),
     ("twitter,a,a,RT,1341100972,,,", "self_interaction"),
-    ("twitter,a,b,RT,1341100972,,,,extra", "malformed_record"),       # more fields than the header
+    ("twitter,a,b,RT,1341100972,,,,extra", "malformed_record"),  # more fields than the header
 ]
 
 
 def _raw_json(line: str) -> str:
     values = [None if v == "" else v for v in line.split(",")]  # CSV reads an empty field as null
-    return json.dumps(dict(zip(HEADER, values, strict=False))  # a malformed line may be short, separators=(",", ":"))
+    # a malformed line may be short: zip to the shorter
+    return json.dumps(dict(zip(HEADER, values, strict=False)), separators=(",", ":"))
 
 
 def _event_id(*fields: str) -> str:
@@ -69,9 +70,17 @@ def test_every_bad_class_is_quarantined_with_its_raw_record(spark, cfg, csv_sour
     quarantine = (
         Warehouse(spark, cfg)[tables.QUARANTINE].read().select("kind", "source", "reason", "raw", "occurrences")
     )
-    expected = [Row(kind="interactions", source=csv_source, reason=reason,
-                    raw=line if reason == "malformed_record" else _raw_json(line), occurrences=1)
-                for line, reason in LINES if reason is not None]
+    expected = [
+        Row(
+            kind="interactions",
+            source=csv_source,
+            reason=reason,
+            raw=line if reason == "malformed_record" else _raw_json(line),
+            occurrences=1,
+        )
+        for line, reason in LINES
+        if reason is not None
+    ]
     assertDataFrameEqual(quarantine, spark.createDataFrame(expected, quarantine.schema))
 
 
@@ -79,23 +88,56 @@ def test_good_rows_are_parsed_to_the_canonical_schema(spark, cfg, csv_source):
     ingest(spark, cfg, csv_source, "csv", now=NOW)
     bronze = Warehouse(spark, cfg)[tables.INTERACTIONS].read().drop("source", "ingested_at")
 
-    t1 = dt.datetime(2012, 7, 1, 0, 2, 52)      # 1341100972 s
+    t1 = dt.datetime(2012, 7, 1, 0, 2, 52)  # 1341100972 s
     t2 = dt.datetime(2012, 7, 2, 10, 0, 0)
-    t3 = dt.datetime(2012, 7, 2, 0, 0, 0)       # 1341187200000 ms
+    t3 = dt.datetime(2012, 7, 2, 0, 0, 0)  # 1341187200000 ms
     t4 = dt.datetime(2026, 1, 1, 13, 0, 0)
     micros = lambda t: str(int((t - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000))  # noqa: E731
     expected = [
-        Row(event_id=_event_id("twitter", "a", "b", "retweet", micros(t1), "", ""), network="twitter",
-            actor_id="a", target_id="b", action="retweet", ts=t1, content_id=None, content_type=None,
-            event_date=t1.date()),
-        Row(event_id="e-1", network="facebook", actor_id="c", target_id="d", action="like", ts=t2,
-            content_id="p1", content_type="photo", event_date=t2.date()),
-        Row(event_id=_event_id("twitter", "c", "d", "mention", micros(t3), "", ""), network="twitter",
-            actor_id="c", target_id="d", action="mention", ts=t3, content_id=None, content_type=None,
-            event_date=t3.date()),
-        Row(event_id=_event_id("twitter", "a", "b", "retweet", micros(t4), "", ""), network="twitter",
-            actor_id="a", target_id="b", action="retweet", ts=t4, content_id=None, content_type=None,
-            event_date=t4.date()),
+        Row(
+            event_id=_event_id("twitter", "a", "b", "retweet", micros(t1), "", ""),
+            network="twitter",
+            actor_id="a",
+            target_id="b",
+            action="retweet",
+            ts=t1,
+            content_id=None,
+            content_type=None,
+            event_date=t1.date(),
+        ),
+        Row(
+            event_id="e-1",
+            network="facebook",
+            actor_id="c",
+            target_id="d",
+            action="like",
+            ts=t2,
+            content_id="p1",
+            content_type="photo",
+            event_date=t2.date(),
+        ),
+        Row(
+            event_id=_event_id("twitter", "c", "d", "mention", micros(t3), "", ""),
+            network="twitter",
+            actor_id="c",
+            target_id="d",
+            action="mention",
+            ts=t3,
+            content_id=None,
+            content_type=None,
+            event_date=t3.date(),
+        ),
+        Row(
+            event_id=_event_id("twitter", "a", "b", "retweet", micros(t4), "", ""),
+            network="twitter",
+            actor_id="a",
+            target_id="b",
+            action="retweet",
+            ts=t4,
+            content_id=None,
+            content_type=None,
+            event_date=t4.date(),
+        ),
     ]
     assertDataFrameEqual(bronze, spark.createDataFrame(expected, bronze.schema))
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{Warehouse(spark, cfg)[tables.INTERACTIONS].path}`").first()
@@ -119,7 +161,8 @@ def test_reingest_is_a_no_op_and_overlaps_are_deduplicated_across_runs(spark, cf
         '{"network": "facebook", "actor_id": "c", "target_id": "d", "action": "like", '
         '"ts": "2012-07-02T10:00:00Z", "event_id": "e-1"}\n'
         '{"network": "twitter", "actor_id": "q", "target_id": "r", "action": "reply", "ts": 1341100972}\n'
-        'this is not json\n')
+        "this is not json\n"
+    )
     third = ingest(spark, cfg, str(overlap), "jsonl", now=NOW)
     assert (third.accepted, third.inserted, third.quarantined) == (2, 1, {"malformed_record": 1})
     assert Warehouse(spark, cfg)[tables.INTERACTIONS].read().count() == len(before) + 1
@@ -127,26 +170,32 @@ def test_reingest_is_a_no_op_and_overlaps_are_deduplicated_across_runs(spark, cf
 
 def test_higgs_adapter_maps_actions_and_quarantines_bad_lines(spark, cfg, tmp_path):
     src = tmp_path / "higgs-activity_time.txt"
-    src.write_text("1 2 1341100972 RT\n3 4 1341100973 MT\n5 6 1341100974 RE\n7 7 1341100975 RT\n8 9 123\n"
-                   "8 9 1341100976 XX\n")
-    report = ingest(spark, cfg, str(src), now=NOW)   # format guessed from the name
+    src.write_text(
+        "1 2 1341100972 RT\n3 4 1341100973 MT\n5 6 1341100974 RE\n7 7 1341100975 RT\n8 9 123\n8 9 1341100976 XX\n"
+    )
+    report = ingest(spark, cfg, str(src), now=NOW)  # format guessed from the name
     assert report.format == "higgs"
     assert report.quarantined == {"self_interaction": 1, "malformed_record": 1, "unknown_action": 1}
     got = Warehouse(spark, cfg)[tables.INTERACTIONS].read().select("network", "actor_id", "target_id", "action", "ts")
-    expected = [("twitter", "1", "2", "retweet", dt.datetime(2012, 7, 1, 0, 2, 52)),
-                ("twitter", "3", "4", "mention", dt.datetime(2012, 7, 1, 0, 2, 53)),
-                ("twitter", "5", "6", "reply", dt.datetime(2012, 7, 1, 0, 2, 54))]
+    expected = [
+        ("twitter", "1", "2", "retweet", dt.datetime(2012, 7, 1, 0, 2, 52)),
+        ("twitter", "3", "4", "mention", dt.datetime(2012, 7, 1, 0, 2, 53)),
+        ("twitter", "5", "6", "reply", dt.datetime(2012, 7, 1, 0, 2, 54)),
+    ]
     assertDataFrameEqual(got, spark.createDataFrame(expected, got.schema))
 
 
 def test_klout_opendata_adapter_takes_network_from_the_file_name(spark, cfg, tmp_path):
     d = tmp_path / "klout_opendata"
     d.mkdir()
-    head = "#user_id_fingerprint\t#actor_id_fingerprint\t#post_id_fingerprint\t#post_timestamp\t" \
-           "#action_timestamp\t#user_timezone\n"
+    head = (
+        "#user_id_fingerprint\t#actor_id_fingerprint\t#post_id_fingerprint\t#post_timestamp\t"
+        "#action_timestamp\t#user_timezone\n"
+    )
     (d / "user_timestamp_open_set_tw.tsv").write_text(head + "u1\tr1\tp1\t1413331199002\t1413331280999\tUTC\n")
-    (d / "user_timestamp_open_set_fb.tsv").write_text(head + "u2\tr2\tp2\t1413331199002\t1413332041998\tUTC\n"
-                                                             "u2\tr2\tbroken\n")
+    (d / "user_timestamp_open_set_fb.tsv").write_text(
+        head + "u2\tr2\tp2\t1413331199002\t1413332041998\tUTC\nu2\tr2\tbroken\n"
+    )
     report = ingest(spark, cfg, str(d), "klout-opendata", now=NOW)
     assert report.quarantined == {"malformed_record": 1}
     got = (
@@ -170,8 +219,9 @@ def test_parquet_source_with_typed_columns_and_network_option(spark, cfg, tmp_pa
     report = ingest(spark, cfg, path, "parquet", network="linkedin", now=NOW)
     assert report.quarantined == {"missing_timestamp": 1}
     got = Warehouse(spark, cfg)[tables.INTERACTIONS].read().select("network", "actor_id", "target_id", "action", "ts")
-    assertDataFrameEqual(got, spark.createDataFrame([("linkedin", "a", "b", "share", dt.datetime(2020, 5, 1, 8, 30))],
-                                                    got.schema))
+    assertDataFrameEqual(
+        got, spark.createDataFrame([("linkedin", "a", "b", "share", dt.datetime(2020, 5, 1, 8, 30))], got.schema)
+    )
 
 
 def test_missing_source_and_missing_columns_are_input_errors(spark, cfg, tmp_path):
