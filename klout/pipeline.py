@@ -62,11 +62,11 @@ COMMANDS: dict[str, Command] = {
         "features.",
     ),
     "score": Command(
-        ("inputs", "score"),
+        ("score",),
         "score every person of a run date (or each date of a range)",
         "Account influence -> network sub-scores -> person score on 1-100 with the classic sub-scores and "
         "explanations: writes the date's gold/scores and gold/score_explanations partitions. Needs the date's "
-        "graph pass; the input gates are checked first, the score gates before anything is written.",
+        "graph pass; the score gates are checked before anything is written (the input gates are daily's).",
     ),
     "daily": Command(
         ("inputs", "features", "graph", "score"),
