@@ -235,29 +235,21 @@ class BoundTable:
 def committing(table: Table, what: str) -> Iterator[None]:
     """Turn a Delta commit conflict (another run committed to `table` first) into ConcurrentRunError (exit 5):
     Delta commits atomically, so this run's write is simply not there, and the other run's is whole."""
-    from delta.exceptions import (
-        ConcurrentAppendException,
-        ConcurrentDeleteDeleteException,
-        ConcurrentDeleteReadException,
-        ConcurrentTransactionException,
-        ConcurrentWriteException,
-        DeltaConcurrentModificationException,
-        MetadataChangedException,
-        ProtocolChangedException,
-    )
+    from delta import exceptions as dx
 
+    conflicts = (
+        dx.ConcurrentAppendException,
+        dx.ConcurrentDeleteDeleteException,
+        dx.ConcurrentDeleteReadException,
+        dx.ConcurrentTransactionException,
+        dx.ConcurrentWriteException,
+        dx.DeltaConcurrentModificationException,
+        dx.MetadataChangedException,
+        dx.ProtocolChangedException,
+    )
     try:
         yield
-    except (
-        ConcurrentAppendException,
-        ConcurrentDeleteDeleteException,
-        ConcurrentDeleteReadException,
-        ConcurrentTransactionException,
-        ConcurrentWriteException,
-        DeltaConcurrentModificationException,
-        MetadataChangedException,
-        ProtocolChangedException,
-    ) as e:
+    except conflicts as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConcurrentRunError(
             f"another run committed to {table.name} while this one was {what}; nothing of "
