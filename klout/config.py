@@ -108,7 +108,6 @@ class FeaturesConfig:
     window_days: int = field(metadata=limits(ge=1, le=3650))
     half_life_days: float = field(metadata=limits(gt=0.0))
     unknown_content_weight: float = field(metadata=limits(ge=0.0))
-    default_reactor_influence: float = field(metadata=limits(gt=0.0))
     title_seniority: Mapping[str, float] = field(metadata=limits(ge=0.0))
     anti_gaming: AntiGamingConfig
 

@@ -18,10 +18,13 @@ from klout import quality
 from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import KloutError
-from klout.features.run import day_events, run_features
+from klout.exclusion import opted_out_accounts
+from klout.features.aggregates import AGGREGATED, complete_windows
+from klout.features.run import require_interactions, run_features
 from klout.graph.run import run_graph
 from klout.progress import log, step
-from klout.runlog import RUN_ID, DateRun, day_inputs, last_success
+from klout.runlog import RUN_ID, DateRun, RunInputs, successes
+from klout.runlog import write as write_log
 from klout.score.run import run_score
 
 Step = Callable[[SparkSession, Config, dt.date], dict]
@@ -29,7 +32,7 @@ Step = Callable[[SparkSession, Config, dt.date], dict]
 
 def check_inputs(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
     """Before any work: the run date's interactions must be there (exit 3) and pass the input gates (exit 4)."""
-    day_events(spark, cfg, run_date)
+    require_interactions(spark, cfg, run_date)
     gates = quality.input_gates(spark, cfg, run_date)
     quality.enforce(spark, cfg, run_date, gates)
     return {"gates_passed": sum(g.passed for g in gates)}
@@ -97,6 +100,9 @@ def dates_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+SCORE_DAYS = ("all", "last")  # a range run: every date of it, or only its last date (its window complete)
+
+
 def run_dates(
     spark: SparkSession,
     cfg: Config,
@@ -106,26 +112,75 @@ def run_dates(
     *,
     resumable: bool = False,
     force: bool = False,
+    score_days: str = "all",
 ) -> Iterator[DateOutcome]:
-    """Run `command` for each date in order, yielding each date's outcome. With `resumable` (daily, backfill), a
-    date whose last success had the same inputs fingerprint and config is skipped unless `force`. A failure is
-    logged with its exit code and re-raised, so no later date runs on a missing day."""
+    """Run `command` for each date in order (`score_days="last"`: only the last, over a complete window), yielding
+    each date's outcome. With `resumable` (daily, backfill), a date whose last success had the same inputs
+    fingerprint and config is skipped unless `force`; once a date runs, every later one runs (its day before
+    changed). The dates that run are aggregated first, in one pass over their days, with any window day that has
+    interactions but no aggregates. A failure is logged with its exit code and re-raised, so no later date runs
+    on a missing day."""
+    if score_days not in SCORE_DAYS:
+        raise ValueError(f"score_days must be one of {SCORE_DAYS}, not {score_days!r}")
+    runs = dates if score_days == "all" else dates[-1:]
     token = RUN_ID.set(run_id)
     try:
-        for day in dates:
-            before = last_success(spark, cfg, day - dt.timedelta(days=1), command)
-            inputs = day_inputs(spark, cfg, day, before["run_id"] if before else None)
-            run = DateRun(spark, cfg, run_id, day, command, inputs)
-            done = last_success(spark, cfg, day, command) if resumable and not force else None
-            if done and done["inputs_fingerprint"] == inputs.fingerprint and done["config_hash"] == cfg.fingerprint():
-                why = f"succeeded in run {done['run_id']} with the same inputs and config (--force reruns it)"
-                log.info("%s %s: skipped, %s", command, day, why)
-                run.finish("skipped", 0, why)
-                yield DateOutcome(day, "skipped", message=why)
-                continue
-            yield DateOutcome(day, "succeeded", _run_steps(run, COMMANDS[command].steps))
+        pending = _plan(spark, cfg, command, runs, run_id, resumable and not force)
+        skipped = [p for p in pending if p.skip]
+        if skipped:
+            write_log(spark, cfg, [row for p in skipped for row in p.run.ended("skipped", 0, p.skip)])
+        for p in skipped:
+            log.info("%s %s: skipped, %s", command, p.run.run_date, p.skip)
+            yield DateOutcome(p.run.run_date, "skipped", message=p.skip)
+        todo = [p.run for p in pending if not p.skip]
+        aggregated = AGGREGATED.set(_aggregate(spark, cfg, command, [r.run_date for r in todo], score_days))
+        try:
+            for run in todo:
+                yield DateOutcome(run.run_date, "succeeded", _run_steps(run, COMMANDS[command].steps))
+        finally:
+            AGGREGATED.reset(aggregated)
     finally:
         RUN_ID.reset(token)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    run: DateRun
+    skip: str | None  # why the date is skipped; None: it runs
+
+
+def _plan(
+    spark: SparkSession, cfg: Config, command: str, dates: list[dt.date], run_id: str, resumable: bool
+) -> list[_Planned]:
+    """Each date's run-log entry and whether it is skipped, from one read of the run log and of the inputs."""
+    if not dates:
+        return []
+    done = successes(spark, cfg, command, [dates[0] - dt.timedelta(days=1), *dates])
+    inputs = RunInputs.of(spark, cfg, dates)
+    planned: list[_Planned] = []
+    runs = False  # once a date runs, the later dates' day before is this run's
+    for day in dates:
+        before = run_id if runs else (done.get(day - dt.timedelta(days=1)) or {}).get("run_id")
+        day_inputs = inputs.day(day, before, cfg)
+        last = done.get(day) if resumable and not runs else None
+        why = None
+        if last and (last["inputs_fingerprint"], last["config_hash"]) == (day_inputs.fingerprint, cfg.fingerprint()):
+            why = f"succeeded in run {last['run_id']} with the same inputs and config (--force reruns it)"
+        runs = runs or why is None
+        planned.append(_Planned(DateRun(spark, cfg, run_id, day, command, day_inputs), why))
+    return planned
+
+
+def _aggregate(spark: SparkSession, cfg: Config, command: str, days: list[dt.date], score_days: str) -> frozenset:
+    """The one pass over the days that run (when the command computes features): their per-day aggregates and
+    their windows' missing days; with `score_days="last"` the whole window of the last date is recomputed.
+    Returns the dates aggregated (a date without interactions is left to fail in its own turn)."""
+    if "features" not in COMMANDS[command].steps or not days:
+        return frozenset()
+    _, aggregated = complete_windows(
+        spark, cfg, days, opted_out_accounts(spark, cfg), strict=False, recompute=score_days == "last"
+    )
+    return aggregated
 
 
 def _run_steps(run: DateRun, steps: tuple[str, ...]) -> dict:

@@ -21,7 +21,7 @@ from klout.config import Config
 from klout.erasure import names, raw_names
 from klout.errors import ConfigError
 from klout.exclusion import opted_out_accounts, resolve_accounts
-from klout.features.run import run_day
+from klout.features.aggregates import aggregate_days
 from klout.maintain import vacuum
 from klout.progress import log, step
 from klout.score import explain
@@ -302,6 +302,4 @@ def _drop_state_from(spark: SparkSession, cfg: Config, first: dt.date | None, al
 
 def _recompute(spark: SparkSession, cfg: Config, days: list[dt.date]) -> None:
     """Recompute the per-day aggregates of `days` (oldest first) from bronze without the opted-out accounts."""
-    excluded = opted_out_accounts(spark, cfg)
-    for day in days:
-        run_day(spark, cfg, day, excluded)
+    aggregate_days(spark, cfg, days, opted_out_accounts(spark, cfg))

@@ -48,46 +48,61 @@ class DayInputs:
     fingerprint: str
 
 
-def day_inputs(spark: SparkSession, cfg: Config, run_date: dt.date, previous_run: str | None) -> DayInputs:
-    """Versions of the input tables, and a fingerprint of exactly what the date reads: the data files of its
-    bronze/interactions partition (new files whenever that day is re-ingested with changes), the versions of the
-    tables read whole, the run that produced the day before (its state and scores feed this day) and the config."""
-    wh = Warehouse(spark, cfg)
-    versions = {t.name: wh[t].version() for t in (tables.INTERACTIONS, *WHOLE_INPUTS)}
-    files: list[str] = []
-    if versions[tables.INTERACTIONS.name] >= 0:
-        files = sorted(
-            r[0]
-            for r in wh[tables.INTERACTIONS]
-            .read()
-            .where(F.col("event_date") == F.lit(run_date))
-            .select(F.col("_metadata.file_path"))
-            .distinct()
-            .collect()
-        )  # a day's few files
-    basis = {
-        "interaction_files": [f.rsplit("/", 1)[-1] for f in files],
-        "whole_inputs": {t.name: versions[t.name] for t in WHOLE_INPUTS},
-        "previous_run": previous_run,
-        "config": cfg.fingerprint(),
-    }
-    return DayInputs(versions, hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16])
+@dataclass(frozen=True)
+class RunInputs:
+    """What the dates of one run read, looked up once for the run: the versions of the input tables (the run
+    writes none of them) and each date's bronze/interactions data files (one job over the dates' partitions)."""
+
+    versions: dict[str, int]
+    files: dict[dt.date, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, spark: SparkSession, cfg: Config, dates: list[dt.date]) -> RunInputs:
+        wh = Warehouse(spark, cfg)
+        versions = {t.name: wh[t].version() for t in (tables.INTERACTIONS, *WHOLE_INPUTS)}
+        files: dict[dt.date, list[str]] = {}
+        if versions[tables.INTERACTIONS.name] >= 0 and dates:
+            rows = (
+                wh[tables.INTERACTIONS]
+                .read()
+                .where(F.col("event_date").isin(dates))
+                .select("event_date", F.col("_metadata.file_path").alias("file"))
+                .distinct()
+                .collect()
+            )  # the dates' few files each
+            for r in rows:
+                files.setdefault(r["event_date"], []).append(r["file"].rsplit("/", 1)[-1])
+        return cls(versions, {d: tuple(sorted(f)) for d, f in files.items()})
+
+    def day(self, run_date: dt.date, previous_run: str | None, cfg: Config) -> DayInputs:
+        """The inputs of `run_date`, fingerprinted: its bronze files (new ones whenever the day is re-ingested with
+        changes), the versions of the tables read whole, the run that produced the day before (its state and
+        scores feed this day) and the config."""
+        basis = {
+            "interaction_files": list(self.files.get(run_date, ())),
+            "whole_inputs": {t.name: self.versions[t.name] for t in WHOLE_INPUTS},
+            "previous_run": previous_run,
+            "config": cfg.fingerprint(),
+        }
+        digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+        return DayInputs(self.versions, digest)
 
 
-def last_success(spark: SparkSession, cfg: Config, run_date: dt.date, step: str) -> dict | None:
-    """The latest succeeded run-log row of (`run_date`, `step`), as a dict, or None."""
+def successes(spark: SparkSession, cfg: Config, step: str, dates: list[dt.date]) -> dict[dt.date, dict]:
+    """The latest succeeded run-log row of `step` for each of `dates` that has one (one read of the run log)."""
     wh = Warehouse(spark, cfg)
-    if not wh[tables.RUN_LOG].exists():
-        return None
+    log_df = wh[tables.RUN_LOG].try_read()
+    if log_df is None or not dates:
+        return {}
     rows = (
-        wh[tables.RUN_LOG]
-        .read()
-        .where((F.col("date") == F.lit(run_date)) & (F.col("step") == step) & (F.col("status") == "succeeded"))
-        .orderBy(F.desc("ended_at"))
-        .limit(1)
+        log_df.where(F.col("date").isin(dates) & (F.col("step") == step) & (F.col("status") == "succeeded"))
+        .select("date", "run_id", "inputs_fingerprint", "config_hash", "ended_at")
         .collect()
-    )
-    return rows[0].asDict() if rows else None
+    )  # a few runs per date
+    latest: dict[dt.date, dict] = {}
+    for r in sorted(rows, key=lambda r: r["ended_at"]):
+        latest[r["date"]] = r.asDict()
+    return latest
 
 
 @dataclass
@@ -133,6 +148,7 @@ class DateRun:
         )
 
     def start(self) -> None:
+        self.started_at = now_utc()
         write(self.spark, self.cfg, [self._row(self.step, "running", self.started_at, None)])
 
     def step_done(
@@ -141,8 +157,12 @@ class DateRun:
         self.steps.append(self._row(step, status, started, now_utc(), counts, None, message))
 
     def finish(self, status: str, exit_code: int, message: str | None = None, counts: dict | None = None) -> None:
+        write(self.spark, self.cfg, self.ended(status, exit_code, message, counts))
+
+    def ended(self, status: str, exit_code: int, message: str | None = None, counts: dict | None = None) -> list[tuple]:
+        """The date's final row and its steps' rows, for `write` (a run logs the skipped dates in one write)."""
         final = self._row(self.step, status, self.started_at, now_utc(), counts, exit_code, message)
-        write(self.spark, self.cfg, [final, *self.steps])
+        return [final, *self.steps]
 
 
 def _flat(counts: dict, prefix: str = "") -> dict[str, int]:

@@ -16,23 +16,27 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 
 from klout.config import Config
 from klout.errors import ConcurrentRunError, InputError
-from klout.paths import joined
+from klout.paths import is_uri, joined
 from klout.tables import Table
+from klout.window import span
 
 # Test hook: "<table name>=<flag file>" makes this process's partition replace of that table wait inside its Delta
 # write (after the snapshot, before the commit) until the flag file exists, so a test can force a commit conflict.
 HOLD_WRITE_ENV = "KLOUT_TEST_HOLD_WRITE"
+
+# Tables this process created or found, by path: `ensure` needs no SQL for them again.
+_EXISTING: set[str] = set()
 
 
 class Warehouse:
@@ -140,12 +144,16 @@ class BoundTable:
     # ---- writes -----------------------------------------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create the table empty with its schema and partitioning if it does not exist."""
+        """Create the table empty with its schema and partitioning if it does not exist. A table this process
+        created or found before needs no SQL again (a local one is checked to be still there)."""
+        if self.path in _EXISTING and (is_uri(self.path) or os.path.isdir(os.path.join(self.path, "_delta_log"))):
+            return
         parts = f" PARTITIONED BY ({', '.join(self.table.partition_by)})" if self.table.partition_by else ""
         with committing(self.table, "creating it"):
             self.spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {self._sql_name} ({_ddl(self.table.schema)}) USING DELTA" + parts
             )
+        _EXISTING.add(self.path)
 
     def merge(self, source: DataFrame, *, prune: str | None = None, update_when: str | None = None) -> dict[str, int]:
         """MERGE `source` into the table on its key: insert new keys; update matched rows where `update_when` holds.
@@ -174,17 +182,29 @@ class BoundTable:
 
     def replace_partition(self, df: DataFrame, date: dt.date) -> int:
         """Atomically replace the `date` partition with `df` (Delta replaceWhere): reruns give the same table.
+        Returns the rows written (see `replace_dates`)."""
+        return self.replace_dates(df, [date])
 
-        Only a table that `evolves` may gain columns; a stray column elsewhere fails the write. Returns the rows the
-        partition now holds (Delta answers the count from its file statistics)."""
+    def replace_dates(self, df: DataFrame, dates: Collection[dt.date]) -> int:
+        """Atomically replace the partitions of `dates` with `df` (one replaceWhere commit, however many days).
+
+        Only a table that `evolves` may gain columns; a stray column elsewhere fails the write. Returns the rows
+        written, observed while the write ran (no second job, no re-read of the table)."""
         self.ensure()
-        cond = f"date = DATE'{date.isoformat()}'"
-        writer = _held(df, self.name).write.format("delta").mode("overwrite").option("replaceWhere", cond)
+        days = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates)))
+        written = Observation(f"klout_{uuid.uuid4().hex}")
+        observed = df.observe(written, F.count(F.lit(1)).alias("rows"))
+        writer = (
+            _held(observed, self.name)
+            .write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"date IN ({days})")
+        )
         if self.table.evolves:
             writer = writer.option("mergeSchema", "true")
-        with committing(self.table, f"replacing its {date} partition"):
+        with committing(self.table, f"replacing its {span(dates)} partition(s)"):
             writer.save(self.path)
-        return self.read().where(cond).count()
+        return int(written.get["rows"])
 
     def delete(self, cond: Column) -> int:
         """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""

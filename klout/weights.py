@@ -1,16 +1,17 @@
 """The weight of a reaction: the five factors and the anti-gaming factors, all in this one module.
 
-    weight = Who × When × Where × What × How × pair_cap × selectivity × ring
+    weight = When × Where × What × How × pair_cap × selectivity × ring      (Who: the graph pass, below)
 
 - Where, What, How: per-network, per-content-type and per-action weights from config (`base_weight`).
 - When: 0.5 ** (age_days / half_life_days), age in whole days before the run date (`decay`).
-- Who: the reactor's influence from the previous graph pass (default 1.0) — applied by the features step to
-  account features and, iteratively, by the graph pass to edges.
+- Who: the reactor's influence, applied where the window is combined: by the graph pass, whose fixed point weighs
+  each reaction by its reactor's influence (`klout.graph.iterate`), never to the per-day aggregates, so any set of
+  days can be aggregated at once, in any order.
 - pair_cap: a reactor's reactions to one account on one day count at most `max_reactions_per_day` times.
 - selectivity: a reactor's reactions on a day weigh min(1, (free / volume) ** exponent).
 - ring: a reactor whose reactions that day mostly went to accounts that reacted back to it is down-weighted
   linearly from 1 at `min_reciprocal_share` to `floor` at a share of 1.
-Every factor is a pure column expression or a pure DataFrame transform of one day's reactions.
+Every factor is a pure column expression or a pure DataFrame transform of reactions, per `date` (one day or many).
 """
 
 from __future__ import annotations
@@ -65,27 +66,29 @@ def counted(events: DataFrame, cfg: Config) -> DataFrame:
 
 
 def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
-    """One day's reactions per (network, actor, target, action): count `n` and summed base weight `base`."""
+    """Reactions (with `date`) per (date, network, actor, target, action): count `n` and summed base weight `base`."""
     return (
         counted(events, cfg)
         .withColumn("_w", base_weight(cfg))
-        .groupBy("network", "actor_id", "target_id", "action")
+        .groupBy("date", "network", "actor_id", "target_id", "action")
         .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"))
     )
 
 
 def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
-    """`rows` of one day (network, actor_id, target_id, n, ...: per pair, or per pair and action as `pair_actions`
-    gives them) plus the factors of their pair: pair_factor, selectivity, ring, reciprocal.
+    """`rows` (date, network, actor_id, target_id, n, ...: per pair, or per pair and action as `pair_actions` gives
+    them) plus the factors of their pair on their day: pair_factor, selectivity, ring, reciprocal.
 
     All by window functions over the rows themselves (no self-join, no join back), so a pair-action keeps its
     action and the caller needs no join to weigh it.
     """
     ag = cfg.features.anti_gaming
     cap = ag.pair_cap
-    pair = Window.partitionBy("network", "actor_id", "target_id")
-    undirected = Window.partitionBy("network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id"))
-    reactor = Window.partitionBy("network", "actor_id")
+    pair = Window.partitionBy("date", "network", "actor_id", "target_id")
+    undirected = Window.partitionBy(
+        "date", "network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id")
+    )
+    reactor = Window.partitionBy("date", "network", "actor_id")
     pair_factor = (
         F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
         if cap.enabled

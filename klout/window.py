@@ -7,6 +7,7 @@ D - window_days is the one that left it when D came in. Every step that reads a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -33,3 +34,9 @@ def in_window(daily: DataFrame, run_date: dt.date, f: FeaturesConfig, date_col: 
     """The rows of a per-day table (with `date_col`) in the window ending on `run_date`."""
     age = age_days(run_date, date_col)
     return daily.where((age >= 0) & (age < f.window_days))
+
+
+def span(days: Collection[dt.date]) -> str:
+    """A set of days for a message: one date, or first..last and how many."""
+    ordered = sorted(set(days))
+    return ordered[0].isoformat() if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]} ({len(ordered)} days)"

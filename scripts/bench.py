@@ -25,7 +25,8 @@ from benchworld import jvm_peak_rss_mb, workspace, world_config
 from pyspark.sql import functions as F
 
 from klout import tables
-from klout.features.run import run_day, run_features
+from klout.features.aggregates import aggregate_days
+from klout.features.run import run_features
 from klout.graph.run import run_graph
 from klout.ingest.run import ingest
 from klout.pipeline import check_inputs, run_daily
@@ -121,14 +122,9 @@ def bench(spark, cfg, work, days) -> None:
     )
     print(f"peak memory: driver JVM {jvm_peak_rss_mb(spark):,.0f} MiB", flush=True)
 
-    # the same day's aggregation, Spark (run_day: edges + metrics, written to Delta) against DuckDB (to Parquet)
+    # the same day's aggregation, Spark (aggregate_days: edges + metrics, written to Delta) against DuckDB (to Parquet)
     events = Warehouse(spark, cfg)[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(last)).inputFiles()
-    influence = (
-        Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE]
-        .read()
-        .where(F.col("date") == F.lit(last - dt.timedelta(days=1)))
-    )
-    _, t_spark = timed(run_day, spark, cfg, last, None)
+    _, t_spark = timed(aggregate_days, spark, cfg, [last], None)
     spark_totals = dict(
         Warehouse(spark, cfg)[tables.ACCOUNT_DAILY]
         .read()
@@ -138,7 +134,7 @@ def bench(spark, cfg, work, days) -> None:
         .collect()
     )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t_duck, duck_totals = run_day_aggregation(cfg, events, influence.inputFiles() or None, work / "duckdb", cores)
+    t_duck, duck_totals = run_day_aggregation(cfg, events, work / "duckdb", cores)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"\nday aggregation over {len(events)} Parquet files of bronze ({rows:,} rows): Spark {t_spark:.1f}s, "

@@ -1,8 +1,9 @@
-"""The features step's day aggregation (`klout.features.run.run_day`: one day's reactions → per-pair edges with the
-anti-gaming factors, and per-account metrics weighted by Who × Where × What × How) written as one DuckDB SQL script,
-a single-machine reference for the benchmark. It reads the same Parquet files Spark reads (a Delta table version's
-`inputFiles()`), follows the same config, and writes its two outputs as Parquet, as Spark writes Delta. It is a
-reference for timing only: `klout/features/weights.py` and `klout/features/dynamic.py` stay the formula's home."""
+"""The features step's day aggregation (`klout.features.aggregates.aggregate_days` of one day: its reactions →
+per-pair edges with the anti-gaming factors, and per-account metrics weighted by Where × What × How) written as one
+DuckDB SQL script, a single-machine reference for the benchmark. It reads the same Parquet files Spark reads (a
+Delta table version's `inputFiles()`), follows the same config, and writes its two outputs as Parquet, as Spark
+writes Delta. It is a reference for timing only: `klout/weights.py` and `klout/features/dynamic.py` stay the
+formula's home."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def _case(column: str, weights: dict[str, float], default: float) -> str:
     return f"CASE {column} {whens} ELSE {float(default)!r} END"
 
 
-def day_aggregation_sql(cfg: Config, events: list[str], who: list[str] | None, out: Path) -> str:
-    """DuckDB statements computing a day's edges and metrics from the bronze `events` files and the previous
-    graph pass's `who` files (None: the default Who), writing `out`/edges.parquet and `out`/metrics.parquet."""
+def day_aggregation_sql(cfg: Config, events: list[str], out: Path) -> str:
+    """DuckDB statements computing a day's edges and metrics from the bronze `events` files, writing
+    `out`/edges.parquet and `out`/metrics.parquet."""
     f, ag = cfg.features, cfg.features.anti_gaming
     files = lambda paths: "[" + ", ".join(f"'{local_path(p)}'" for p in paths) + "]"  # noqa: E731
     base = " * ".join(
@@ -50,12 +51,6 @@ def day_aggregation_sql(cfg: Config, events: list[str], who: list[str] | None, o
         if r.enabled
         else "1.0"
     )
-    who_join = (
-        f"LEFT JOIN read_parquet({files(who)}) w ON w.network = pa.network AND w.account_id = pa.actor_id"
-        if who
-        else ""
-    )
-    who_col = f"COALESCE(w.influence, {f.default_reactor_influence!r})" if who else repr(f.default_reactor_influence)
     actions = " UNION ALL ".join(
         f"SELECT network, account_id, 'weighted_' || action AS metric, SUM(w) AS value FROM cells "
         f"WHERE action = '{a}' GROUP BY ALL"
@@ -84,8 +79,8 @@ CREATE TEMP TABLE edges AS
   FROM flagged f JOIN reactors r USING (network, actor_id);
 CREATE TEMP TABLE cells AS
   SELECT pa.network, pa.target_id AS account_id, pa.action, e.reciprocal,
-         SUM(pa.base * e.pair_factor * e.selectivity * e.ring * {who_col}) AS w, SUM(pa.n) AS n
-  FROM pa JOIN edges e USING (network, actor_id, target_id) {who_join}
+         SUM(pa.base * e.pair_factor * e.selectivity * e.ring) AS w, SUM(pa.n) AS n
+  FROM pa JOIN edges e USING (network, actor_id, target_id)
   GROUP BY ALL;
 COPY edges TO '{out}/edges.parquet' (FORMAT parquet);
 COPY (
@@ -105,7 +100,7 @@ COPY (
 
 
 def run_day_aggregation(
-    cfg: Config, events: list[str], who: list[str] | None, out: Path, threads: int
+    cfg: Config, events: list[str], out: Path, threads: int
 ) -> tuple[float, dict[str, float]]:
     """Run the script in a fresh in-memory DuckDB with `threads` threads: (seconds, metric → total value)."""
     import duckdb
@@ -114,7 +109,7 @@ def run_day_aggregation(
     con = duckdb.connect(config={"threads": threads})
     try:
         t0 = time.monotonic()
-        con.execute(day_aggregation_sql(cfg, events, who, out))
+        con.execute(day_aggregation_sql(cfg, events, out))
         seconds = time.monotonic() - t0
         totals = dict(
             con.execute(

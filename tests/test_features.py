@@ -3,7 +3,7 @@
 Expected values are computed by hand in the comments, from conf/default.yaml:
   Where: twitter 1.0, facebook 0.9, linkedin 1.1      What: photo 1.0, video 1.2, text 1.0
   How:   retweet 1.0, share 1.0, like 0.3, comment 0.6, reply 0.6
-Single-day factor tests call the pure transforms (`day_edges_and_metrics`, `rebuild`, `assemble`) on in-memory
+Single-day factor tests call the pure transforms (`daily_edges_and_metrics`, `rebuild`, `assemble`) on in-memory
 frames; one small multi-day world goes through `run_features` and its Delta tables end to end.
 """
 
@@ -70,9 +70,10 @@ def _bronze(spark, rows, start=0):
     return spark.createDataFrame(out, schemas.INTERACTIONS)
 
 
-def _day(spark, cfg, rows, who=None):
-    """One day's (edges, metrics) from the pure transform, all reactions on D1."""
-    return dynamic.day_edges_and_metrics(_bronze(spark, [(D1, *r) for r in rows]), cfg, who)
+def _day(spark, cfg, rows):
+    """One day's (edges, metrics) from the pure transform, all reactions on D1 (without the date column)."""
+    edges, metrics = dynamic.daily_edges_and_metrics(_bronze(spark, [(D1, *r) for r in rows]), cfg)
+    return edges.drop("date"), metrics.drop("date")
 
 
 def _edges(spark, rows):
@@ -247,7 +248,7 @@ WORLD = [
     (D1, "twitter", "a", "a", "retweet", "p1", "photo"),  # self: never counts
     (D1, "facebook", "c", "d", "like", "p2", "video"),  # 0.9 x 1.2 x 0.3 = 0.324
     (D1, "linkedin", "e", "f", "comment", "p3", None),  # 1.1 x 0.5 (unknown) x 0.6 = 0.33
-    (D1, "twitter", "g", "h", "share", "p4", "hologram"),  # 1.0 x 0.5 (unknown) x 1.0 = 0.5; Who(g) = 3
+    (D1, "twitter", "g", "h", "share", "p4", "hologram"),  # 1.0 x 0.5 (unknown) x 1.0 = 0.5 (g's influence: no part)
     (D2, "twitter", "x", "y", "like", "p6", "text"),  # 0.3, x<->y reciprocal: ring 0.05 -> 0.015
     (D2, "twitter", "y", "x", "like", "p8", "text"),  # 0.3 x 0.05 = 0.015
     (D2, "twitter", "q", "y", "like", "p6", "text"),  # 0.3 (same post p6 as x->y)
@@ -276,8 +277,7 @@ def world(spark, make_config, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("world")
     cfg = make_config(tmp, *WORLD_SETS)
     Warehouse(spark, cfg)[tables.INTERACTIONS].merge(_bronze(spark, WORLD))
-    # Who: the latest graph pass strictly before the run date. For D1 that is 2025-12-31 (g = 3.0; a absent ->
-    # default 1.0, not the older 9.0); the D1 pass itself (100s) is not "before D1" (a and g react only on D1).
+    # earlier graph passes, which the features must not read: Who is the graph pass's own (klout.weights)
     influence = [
         (dt.date(2025, 12, 30), "twitter", "g", 7.0),
         (dt.date(2025, 12, 30), "twitter", "a", 9.0),
@@ -285,7 +285,7 @@ def world(spark, make_config, tmp_path_factory):
         (D1, "twitter", "g", 100.0),
         (D1, "twitter", "a", 100.0),
     ]
-    # only `influence` matters to the features step; the graph pass's other columns are filled with neutral values
+    # the graph pass's other columns are filled with neutral values
     rows = [(d, net, acc, inf, inf, 0.0, inf, 0, 0.0, None, []) for d, net, acc, inf in influence]
     Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE].merge(spark.createDataFrame(rows, schemas.ACCOUNT_INFLUENCE))
     path = tmp / "profiles.csv"
@@ -325,16 +325,16 @@ def test_edges_daily_carry_where_what_how_and_anti_gaming_but_no_who_or_self(spa
     )
 
 
-def test_who_is_the_previous_graph_passs_influence_or_the_default(spark, world):
+def test_features_carry_no_who_whatever_the_earlier_graph_passes_say(spark, world):
     cfg, _ = world
     got = _part(spark, cfg, tables.FEATURES, D1).select("network", "account_id", "weighted_reactions", "weighted_share")
-    # h: 0.5 (edge) x Who(g) 3.0 = 1.5;  b, n: 1.0 x default 1.0;  d 0.324, f 0.33 (default Who);
+    # h: 0.5, its edge's weight (g's influence 3.0 before D1 changes nothing);  b, n: 1.0;  d 0.324, f 0.33;
     # reactors a, c, e, g received nothing.
     assertDataFrameEqual(
         got,
         spark.createDataFrame(
             [
-                ("twitter", "h", 1.5, 1.5),
+                ("twitter", "h", 0.5, 0.5),
                 ("twitter", "b", 1.0, 0.0),
                 ("twitter", "n", 1.0, 0.0),
                 ("facebook", "d", 0.324, 0.0),
@@ -466,8 +466,8 @@ def test_dynamic_features_of_the_window(spark, world):
         # f: 0.33 x 0.5 = 0.165
         ("linkedin", "f", 0.165, 1.0, 1.0, 1.0, 1.0, 0.165, 1.0, 0.0, 0.0, 0.0, 0.0, 0.165),
         ("linkedin", "e", 0.0, 0.0, 0.0, 0.0, None, None, None, 1.0, 0.0, 0.0, 0.0, 0.0),
-        # h: 1.5 x 0.5 = 0.75; its profile has no posts -> posts = reacted_posts 1
-        ("twitter", "h", 0.75, 1.0, 1.0, 1.0, 1.0, 0.75, 1.0, 0.0, 0.0, 0.75, 0.0, 0.0),
+        # h: 0.5 x 0.5 = 0.25; its profile has no posts -> posts = reacted_posts 1
+        ("twitter", "h", 0.25, 1.0, 1.0, 1.0, 1.0, 0.25, 1.0, 0.0, 0.0, 0.25, 0.0, 0.0),
         ("twitter", "g", 0.0, 0.0, 0.0, 0.0, None, None, None, 1.0, 0.0, 0.0, 0.0, 0.0),
         # y: 2 reactions from 2 reactors on one post p6; outside share 0.3 / 0.315
         ("twitter", "y", y, 2.0, 2.0, 1.0, 1.0, y, 0.3 / 0.315, 1.0, 0.0, 0.0, y, 0.0),

@@ -1,15 +1,18 @@
-"""Dynamic features, incrementally: one day's reactions → that day's edges and per-account metrics → a running,
-decayed window state. A day reads only its own reactions, yesterday's state and the day leaving the window:
+"""Dynamic features: reactions → per-day edges and per-account metrics (any set of days at once, grouped by date)
+→ a running, decayed window state. A day's aggregates depend on that day's reactions alone (Who is the graph
+pass's, `klout.weights`), so a history is aggregated in one job; the state of a run date reads only yesterday's
+state and the day leaving the window:
 
     state(D) = state(D-1) × decay(1) + metrics(D) − metrics(D − window) × decay(window)
 
-(counts are not decayed: for them decay is 1). When state(D-1) is absent (first run, or a gap) it is rebuilt from
-the per-day metrics still in the window, so results do not depend on which days were run before.
+(counts are not decayed: for them decay is 1). When state(D-1) is absent (first run, a gap, or a window day
+aggregated since) it is rebuilt from the per-day metrics still in the window, so results do not depend on which
+days were run before.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
@@ -32,30 +35,34 @@ def is_decayed(metric: F.Column) -> F.Column:
     return ~metric.isin(*COUNT_METRICS)
 
 
-def day_edges_and_metrics(events: DataFrame, cfg: Config, who: DataFrame | None) -> tuple[DataFrame, DataFrame]:
-    """One day's reactions (bronze rows) → (edges, metrics in long form, both without the date column).
-
-    `who` is the previous graph pass's influence (network, account_id, influence), or None for the default.
-    """
-    factored = factored_pair_actions(events, cfg)
-    edges = day_edges(factored)
-    return edges, day_metrics(factored, edges, events, cfg, who)
+def daily_edges_and_metrics(events: DataFrame, cfg: Config) -> tuple[DataFrame, DataFrame]:
+    """Reactions (bronze rows, any days) → (edges, metrics in long form), both per `date`."""
+    reactions = by_day(events)
+    factored = factored_pair_actions(reactions, cfg)
+    edges = daily_edges(factored)
+    return edges, daily_metrics(factored, edges, reactions, cfg)
 
 
-def factored_pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
-    """The day's `pair_actions`, each with its pair's anti-gaming factors: what both outputs are built from."""
-    return anti_gaming_factors(pair_actions(events, cfg), cfg)
+def by_day(events: DataFrame) -> DataFrame:
+    """Bronze interactions with their day as `date`, the key of every per-day aggregate."""
+    return events.withColumnRenamed("event_date", "date")
 
 
-def day_edges(factored: DataFrame) -> DataFrame:
-    """Per (network, actor, target) of a day: raw reactions, anti-gaming factors and the weight without When/Who.
-    (The factors are the pair's own, the same on each of its actions.)"""
-    pairs = factored.groupBy("network", "actor_id", "target_id").agg(
+def factored_pair_actions(reactions: DataFrame, cfg: Config) -> DataFrame:
+    """The `pair_actions` of each day, each with its pair's anti-gaming factors: what both outputs are built from."""
+    return anti_gaming_factors(pair_actions(reactions, cfg), cfg)
+
+
+def daily_edges(factored: DataFrame) -> DataFrame:
+    """Per (date, network, actor, target): raw reactions, anti-gaming factors and the weight without When and Who.
+    (The factors are the pair's own that day, the same on each of its actions.)"""
+    pairs = factored.groupBy("date", "network", "actor_id", "target_id").agg(
         F.sum("n").alias("reactions"),
         exact_sum("base").alias("base"),
         *[F.max(c).alias(c) for c in ("pair_factor", "selectivity", "ring", "reciprocal")],
     )
     return pairs.select(
+        "date",
         "network",
         "actor_id",
         "target_id",
@@ -68,28 +75,15 @@ def day_edges(factored: DataFrame) -> DataFrame:
     )
 
 
-def day_metrics(
-    factored: DataFrame, edges: DataFrame, events: DataFrame, cfg: Config, who: DataFrame | None
-) -> DataFrame:
-    """A day's per-account metrics (long form) from its factored pair-actions, its edges and its events."""
-    default = F.lit(float(cfg.features.default_reactor_influence))
-    weighted = factored
-    if who is not None:
-        weighted = weighted.join(
-            who.select("network", F.col("account_id").alias("actor_id"), F.col("influence").alias("_who")),
-            ["network", "actor_id"],
-            "left",
-        )
-        who_col = F.coalesce("_who", default)
-    else:
-        who_col = default
-    weighted = weighted.withColumn("w", F.col("base") * anti_gaming() * who_col)
+def daily_metrics(factored: DataFrame, edges: DataFrame, reactions: DataFrame, cfg: Config) -> DataFrame:
+    """Per-account metrics of each day (long form, with `date`) from its factored pair-actions, edges and reactions.
+    A reaction weighs base × anti-gaming (When is the window's, Who the graph pass's)."""
+    weighted = factored.withColumn("w", F.col("base") * anti_gaming())
 
-    # one exact sum per (account, action, reciprocal) cell; every weighted metric is a sum of these few cells, all
-    # taken in one pass over them (a metric absent for an account sums to 0 and is dropped below)
-    cells = weighted.groupBy("network", F.col("target_id").alias("account_id"), "action", "reciprocal").agg(
-        exact_sum("w").alias("w"), F.sum("n").alias("n")
-    )
+    # one exact sum per (date, account, action, reciprocal) cell; every weighted metric is a sum of these few cells,
+    # all taken in one pass over them (a metric absent for an account sums to 0 and is dropped below)
+    key: list[Column | str] = ["date", "network", F.col("target_id").alias("account_id")]
+    cells = weighted.groupBy(*key, "action", "reciprocal").agg(exact_sum("w").alias("w"), F.sum("n").alias("n"))
     w, n = F.col("w"), F.col("n")
     sums = {f"weighted_{a}": exact_sum(F.when(F.col("action") == a, w).otherwise(0.0)) for a in cfg.actions}
     sums.update(
@@ -97,21 +91,20 @@ def day_metrics(
         outside_circle_weight=exact_sum(F.when(~F.col("reciprocal"), w).otherwise(0.0)),
         reactions=F.sum(n).cast("double"),
     )
-    per_account = cells.groupBy("network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
+    per_account = cells.groupBy("date", "network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
     longs = [
-        per_account.unpivot(["network", "account_id"], list(sums), "metric", "value"),
+        per_account.unpivot(["date", "network", "account_id"], list(sums), "metric", "value"),
+        _long(edges.groupBy(*key).agg(F.count(F.lit(1)).alias("value")), "reactor_days"),
         _long(
-            edges.groupBy("network", F.col("target_id").alias("account_id")).agg(F.count(F.lit(1)).alias("value")),
-            "reactor_days",
-        ),
-        _long(
-            edges.groupBy("network", F.col("actor_id").alias("account_id")).agg(F.sum("reactions").alias("value")),
+            edges.groupBy("date", "network", F.col("actor_id").alias("account_id")).agg(
+                F.sum("reactions").alias("value")
+            ),
             "reactions_made",
         ),
         _long(
-            counted(events, cfg)
+            counted(reactions, cfg)
             .where(F.col("content_id").isNotNull())
-            .groupBy("network", F.col("target_id").alias("account_id"))
+            .groupBy(*key)
             .agg(F.countDistinct("content_id").alias("value")),
             "reacted_posts",
         ),
@@ -123,8 +116,8 @@ def day_metrics(
 
 
 def _long(df: DataFrame, metric: str) -> DataFrame:
-    """(network, account_id, value) → long rows of `metric`, value as double."""
-    return df.select("network", "account_id", F.lit(metric).alias("metric"), F.col("value").cast("double"))
+    """(date, network, account_id, value) → long rows of `metric`, value as double."""
+    return df.select("date", "network", "account_id", F.lit(metric).alias("metric"), F.col("value").cast("double"))
 
 
 def advance(previous: DataFrame, today: DataFrame, leaving: DataFrame, cfg: Config) -> DataFrame:

@@ -12,10 +12,11 @@ with the iterations.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from klout.config import GraphConfig
@@ -88,13 +89,15 @@ def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg
         reliable = i % cfg.checkpoint_every == 0
         # every iteration cuts the lineage (the step reads the state twice, so an uncut plan doubles each time);
         # every k-th iteration to reliable storage, so a lost executor costs at most k iterations
-        new = step(state, links, cfg.damping)
-        new = new.checkpoint(eager=True) if reliable else new.localCheckpoint(eager=True)
-        stats = new.agg(
+        # the change is observed while the checkpoint runs: no second job over the new state
+        moved = Observation(f"klout_graph_{i}_{uuid.uuid4().hex}")
+        new = step(state, links, cfg.damping).observe(
+            moved,
             F.max(relative_change()).alias("change"),
             F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved"),
-        ).first()
-        assert stats is not None  # a global aggregate: always exactly one row
+        )
+        new = new.checkpoint(eager=True) if reliable else new.localCheckpoint(eager=True)
+        stats = moved.get
         state = new
         change = float(stats["change"] or 0.0)
         seconds.append(time.monotonic() - t0)

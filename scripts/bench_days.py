@@ -1,0 +1,129 @@
+"""What a day costs on the real Higgs week: one small day (1 July) in a warm session, broken down per step with its
+seconds and Spark jobs; a day the run log skips; the backfill of the 7 days; the score step of the largest day.
+
+Ingests the Higgs file into a warehouse under --workdir (kept and reused: only the derived tables are dropped
+between runs), then measures in one Spark session. Ends with one line of JSON holding every figure printed.
+
+    scripts/bench.sh days [--workdir DIR] [--repeat 3] [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from pathlib import Path
+
+from benchworld import bench_args, workspace
+
+from klout import pipeline
+from klout.config import load_config
+from klout.ingest.run import ingest
+from klout.pipeline import STEPS, run_daily, run_dates
+from klout.runlog import new_run_id
+from klout.session import get_spark
+
+HIGGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "higgs" / "higgs-activity_time.txt.gz"
+FIRST, LAST, LARGEST = dt.date(2012, 7, 1), dt.date(2012, 7, 7), dt.date(2012, 7, 4)
+DERIVED = ("silver", "gold", "ops", "_checkpoints")
+
+
+class JobCounter:
+    """Tags the Spark jobs of each step with a job group, so a step's jobs can be counted afterwards."""
+
+    def __init__(self, spark):
+        self.sc = spark.sparkContext
+        self.seen: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self) -> None:
+        for name, fn in list(STEPS.items()):
+            STEPS[name] = self._tagged(name, fn)
+
+    def _tagged(self, name, fn):
+        def run(spark, cfg, day):
+            group = f"{name}-{day}-{time.monotonic_ns()}"
+            self.sc.setJobGroup(group, name)
+            t0 = time.monotonic()
+            try:
+                return fn(spark, cfg, day)
+            finally:
+                self.seconds[name] = time.monotonic() - t0
+                self.seen[name] = len(self.sc.statusTracker().getJobIdsForGroup(group))
+                self.sc.setJobGroup("bench", "bench")
+
+        return run
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.monotonic()
+    out = fn(*args, **kwargs)
+    return out, time.monotonic() - t0
+
+
+def main() -> None:
+    args = bench_args(__doc__, extra=False)
+    with workspace(args.workdir) as work:
+        sets = [f"warehouse={work}/warehouse", "quality.enforce=false", *args.sets]
+        cfg = load_config(sets=sets)
+        spark = get_spark(cfg)
+        try:
+            figures = bench(spark, cfg, work)
+        finally:
+            spark.stop()
+    print(json.dumps(figures, sort_keys=True))
+
+
+def bench(spark, cfg, work: Path) -> dict:
+    warehouse = work / "warehouse"
+    if not (warehouse / "bronze" / "interactions").exists():
+        _, secs = timed(ingest, spark, cfg, str(HIGGS), "higgs")
+        print(f"ingested {HIGGS.name} in {secs:.1f}s", flush=True)
+    for name in DERIVED:
+        shutil.rmtree(warehouse / name, ignore_errors=True)
+    cores = spark.sparkContext.defaultParallelism
+    counter = JobCounter(spark)
+    counter.wrap()
+    figures: dict = {"cores": cores}
+
+    # one small day: the first run warms the session (and creates the tables), the next runs are measured
+    run_daily(spark, cfg, FIRST)
+    runs = []
+    for _ in range(3):
+        _, secs = timed(run_daily, spark, cfg, FIRST)
+        runs.append((secs, dict(counter.seconds), dict(counter.seen)))
+    runs.sort(key=lambda r: r[0])
+    secs, per_step, jobs = runs[len(runs) // 2]
+    figures["small_day_seconds"] = round(secs, 2)
+    print(f"\none small day ({FIRST}, daily step, warm session), median of {len(runs)}: {secs:.1f}s")
+    print(f"{'step':10}  {'seconds':>8}  {'jobs':>5}")
+    for name in pipeline.COMMANDS["daily"].steps:
+        print(f"{name:10}  {per_step[name]:>8.2f}  {jobs[name]:>5}")
+        figures[f"small_day_{name}_seconds"] = round(per_step[name], 2)
+        figures[f"small_day_{name}_jobs"] = jobs[name]
+
+    # the backfill of the week, then a resumed backfill whose days are all skipped
+    _, secs = timed(lambda: list(run_dates(spark, cfg, "daily", _week(), new_run_id(), resumable=True, force=True)))
+    figures["higgs_backfill_seconds"] = round(secs, 1)
+    print(f"\nbackfill of the 7 Higgs days: {secs:.1f}s")
+    outcomes, secs = timed(lambda: list(run_dates(spark, cfg, "daily", _week(), new_run_id(), resumable=True)))
+    assert all(o.status == "skipped" for o in outcomes), [o.status for o in outcomes]
+    figures["skip_seconds"] = round(secs / len(outcomes), 2)
+    print(f"resumed backfill, every day skipped: {secs / len(outcomes):.2f}s per day")
+
+    # the score step of the largest day
+    samples = [timed(STEPS["score"], spark, cfg, LARGEST) for _ in range(2)]
+    counts, secs = min(samples, key=lambda s: s[1])
+    figures["score_step_seconds"] = round(secs, 1)
+    figures["score_step_persons"] = counts["persons"]
+    print(f"score step of {LARGEST}: {secs:.1f}s for {counts['persons']:,} persons ({counter.seen['score']} jobs)")
+    return figures
+
+
+def _week() -> list[dt.date]:
+    return pipeline.dates_between(FIRST, LAST)
+
+
+if __name__ == "__main__":
+    main()
