@@ -17,7 +17,7 @@ import yaml
 
 from klout.config import Config, load_config, to_plain
 from klout.errors import EXIT_OK, EXIT_USAGE, KloutError
-from klout.pipeline import COMMANDS, dates_between, run_dates
+from klout.pipeline import COMMANDS, SCORE_DAYS, dates_between, run_dates
 from klout.progress import setup_logging
 
 
@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the daily step for every date of a range, in order, resumable",
         description="The daily step for each date from --start to --end in order. A date that "
         "already succeeded with the same inputs and config is skipped (unless --force), "
-        "so a failed or killed backfill is resumed by running the same command again. "
-        "Stops at the first failing date with its exit code.",
+        "so a failed or killed backfill is resumed by running the same command again. The per-day aggregates of "
+        "every date that runs are computed in one pass first. Stops at the first failing date with its exit code.",
     )
     p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first run date")
     p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last run date (inclusive)")
@@ -274,6 +274,13 @@ def _run_options(p: argparse.ArgumentParser, resumable: bool) -> None:
         p.add_argument(
             "--force", action="store_true", help="rerun dates that already succeeded with the same inputs and config"
         )
+        p.add_argument(
+            "--score-days",
+            choices=SCORE_DAYS,
+            default="all",
+            help="over a range: score every date (all, the default) or only the last one (last), its whole window "
+            "aggregated in the same pass; the dates before it get their per-day aggregates only",
+        )
 
 
 def _cmd_dates(spark, cfg: Config, args) -> int:
@@ -294,6 +301,7 @@ def _cmd_dates(spark, cfg: Config, args) -> int:
         run_id,
         resumable=args.resumable,
         force=getattr(args, "force", False),
+        score_days=getattr(args, "score_days", "all"),
     ):
         detail = (
             outcome.message

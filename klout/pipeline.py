@@ -23,7 +23,7 @@ from klout.features.aggregates import AGGREGATED, complete_windows
 from klout.features.run import require_interactions, run_features
 from klout.graph.run import run_graph
 from klout.progress import log, step
-from klout.runlog import RUN_ID, DateRun, RunInputs, successes
+from klout.runlog import RUN_ID, DateRun, RunInputs, reusable_steps, successes
 from klout.runlog import write as write_log
 from klout.score.run import run_score
 
@@ -133,10 +133,13 @@ def run_dates(
             log.info("%s %s: skipped, %s", command, p.run.run_date, p.skip)
             yield DateOutcome(p.run.run_date, "skipped", message=p.skip)
         todo = [p.run for p in pending if not p.skip]
-        aggregated = AGGREGATED.set(_aggregate(spark, cfg, command, [r.run_date for r in todo], score_days))
+        reused = _reused(todo[0], COMMANDS[command].steps) if todo else ()
+        fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
+        aggregated = AGGREGATED.set(_aggregate(spark, cfg, command, fresh, score_days))
         try:
-            for run in todo:
-                yield DateOutcome(run.run_date, "succeeded", _run_steps(run, COMMANDS[command].steps))
+            for i, run in enumerate(todo):
+                counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
+                yield DateOutcome(run.run_date, "succeeded", counts)
         finally:
             AGGREGATED.reset(aggregated)
     finally:
@@ -171,6 +174,26 @@ def _plan(
     return planned
 
 
+def _reused(run: DateRun, steps: tuple[str, ...]) -> tuple[str, ...]:
+    """The leading steps of `run`'s date that its last run (failed, same inputs and config) completed: not redone."""
+    earlier = reusable_steps(run.spark, run.cfg, run.step, run.run_date, run.inputs)
+    reused: list[str] = []
+    for name in steps[:-1]:  # the last step is the one to run again
+        if name not in earlier["steps"]:
+            break
+        reused.append(name)
+    if reused:
+        log.info(
+            "%s %s: %s done in run %s with the same inputs and config, not recomputed",
+            run.step,
+            run.run_date,
+            ", ".join(reused),
+            earlier["run_id"],
+        )
+        run.reused_from = earlier["run_id"]
+    return tuple(reused)
+
+
 def _aggregate(spark: SparkSession, cfg: Config, command: str, days: list[dt.date], score_days: str) -> frozenset:
     """The one pass over the days that run (when the command computes features): their per-day aggregates and
     their windows' missing days; with `score_days="last"` the whole window of the last date is recomputed.
@@ -183,12 +206,17 @@ def _aggregate(spark: SparkSession, cfg: Config, command: str, days: list[dt.dat
     return aggregated
 
 
-def _run_steps(run: DateRun, steps: tuple[str, ...]) -> dict:
-    """Run the steps of one date, logging the date as running, then each step and the date's end in one commit."""
+def _run_steps(run: DateRun, steps: tuple[str, ...], reused: tuple[str, ...] = ()) -> dict:
+    """Run the steps of one date (but the `reused` ones, done by its failed last run), logging the date as running,
+    then each step and the date's end in one commit."""
     run.start()
     counts: dict = {}
     for name in steps:
         started = now_utc()
+        if name in reused:
+            counts[name] = {}
+            run.step_done(name, started, {}, "succeeded", f"reused: done in run {run.reused_from}")
+            continue
         try:
             counts[name] = STEPS[name](run.spark, run.cfg, run.run_date)
         except BaseException as e:  # also a KeyboardInterrupt: the log says how the date ended

@@ -14,7 +14,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
@@ -148,28 +148,34 @@ def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[Gat
     return [quarantine_share(loaded, int(quarantined), q), volume_drop(loaded, list(per_day.values()), q)]
 
 
-def histogram(scores: DataFrame) -> dict[int, int]:
-    """Persons per 10-point score bin (the top bin holds 90-100)."""
-    b = F.least(F.floor(F.col("score") / 10), F.lit(SCORE_BINS - 1)).cast("int")
-    return {r["bin"]: r["n"] for r in scores.groupBy(b.alias("bin")).agg(F.count(F.lit(1)).alias("n")).collect()}
+def score_bin(score: Column) -> Column:
+    """The 10-point bin of a score (the top bin holds 90-100)."""
+    return F.least(F.floor(score / 10), F.lit(SCORE_BINS - 1)).cast("int")
 
 
 def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> list[GateResult]:
-    """The drift and jump gates of the scores about to be published, against the previously published ones."""
+    """The drift and jump gates of the scores about to be published, against the previously published ones: both
+    histograms and the jumps in one aggregate over the two days' scores."""
     q = cfg.quality
     if previous is None:
         return [score_drift({}, {}, q), score_jumps(0, 0, q)]
-    moved = (
-        scores.select("person_id", "score")
-        .join(previous.select("person_id", F.col("score").alias("_before")), "person_id")
-        .agg(
-            F.count(F.lit(1)).alias("compared"),
-            F.count_if(F.abs(F.col("score") - F.col("_before")) > F.lit(q.jump_points)).alias("jumped"),
-        )
-        .first()
+    today, before = F.col("score"), F.col("_before")
+    both = scores.select("person_id", "score").join(
+        previous.select("person_id", F.col("score").alias("_before")), "person_id", "full"
     )
-    assert moved is not None  # a global aggregate: always exactly one row
-    return [score_drift(histogram(scores), histogram(previous), q), score_jumps(moved["jumped"], moved["compared"], q)]
+    bins = range(SCORE_BINS)
+    row = both.agg(
+        *[F.count_if(score_bin(today) == b).alias(f"today_{b}") for b in bins],
+        *[F.count_if(score_bin(before) == b).alias(f"before_{b}") for b in bins],
+        F.count_if(today.isNotNull() & before.isNotNull()).alias("compared"),
+        F.count_if(F.abs(today - before) > F.lit(q.jump_points)).alias("jumped"),
+    ).first()
+    assert row is not None  # a global aggregate: always exactly one row
+    histogram = lambda day: {b: row[f"{day}_{b}"] for b in bins if row[f"{day}_{b}"]}  # noqa: E731
+    return [
+        score_drift(histogram("today"), histogram("before"), q),
+        score_jumps(row["jumped"], row["compared"], q),
+    ]
 
 
 # ---- recording and enforcing -----------------------------------------------------------------------------------------

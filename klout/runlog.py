@@ -105,6 +105,30 @@ def successes(spark: SparkSession, cfg: Config, step: str, dates: list[dt.date])
     return latest
 
 
+def reusable_steps(spark: SparkSession, cfg: Config, step: str, run_date: dt.date, inputs: DayInputs) -> dict:
+    """When the latest run of `step` for `run_date` failed with these same inputs and config (a gate stopped it,
+    say), the steps it completed before failing: their partitions are committed and current, so a rerun (the same
+    date accepted with `quality.enforce=false`) goes on from the failed step. {run_id, steps}; no steps otherwise."""
+    log_df = Warehouse(spark, cfg)[tables.RUN_LOG].try_read()
+    if log_df is None:
+        return {"run_id": None, "steps": ()}
+    rows = (
+        log_df.where(F.col("date") == F.lit(run_date))
+        .select("run_id", "step", "status", "started_at", "inputs_fingerprint", "config_hash")
+        .collect()
+    )  # the date's few runs, a row per step each
+    runs = sorted((r for r in rows if r["step"] == step), key=lambda r: r["started_at"])
+    last = runs[-1] if runs else None
+    if (
+        last is None
+        or last["status"] != "failed"
+        or (last["inputs_fingerprint"], last["config_hash"]) != (inputs.fingerprint, cfg.fingerprint())
+    ):
+        return {"run_id": None, "steps": ()}
+    done = {r["step"] for r in rows if (r["run_id"], r["status"]) == (last["run_id"], "succeeded")} - {step}
+    return {"run_id": last["run_id"], "steps": tuple(sorted(done))}
+
+
 @dataclass
 class DateRun:
     """The run-log rows of one date of one run: `start()`, then `step_done()` per step, then `finish()`."""
@@ -117,6 +141,7 @@ class DateRun:
     inputs: DayInputs
     started_at: dt.datetime = field(default_factory=now_utc)
     steps: list[tuple] = field(default_factory=list)
+    reused_from: str | None = None  # the failed run whose completed steps this one reuses
 
     def _row(
         self,

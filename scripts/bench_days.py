@@ -4,7 +4,9 @@ seconds and Spark jobs; a day the run log skips; the backfill of the 7 days; the
 Ingests the Higgs file into a warehouse under --workdir (kept and reused: only the derived tables are dropped
 between runs), then measures in one Spark session. Ends with one line of JSON holding every figure printed.
 
-    scripts/bench.sh days [--workdir DIR] [--repeat 3] [--set key=value ...]
+    scripts/bench.sh days [--workdir DIR] [--only small|week] [--set key=value ...]
+
+(--only small: the small day alone; --only week: the backfill, the skipped days and the score step.)
 """
 
 from __future__ import annotations
@@ -63,19 +65,19 @@ def timed(fn, *args, **kwargs):
 
 
 def main() -> None:
-    args = bench_args(__doc__, extra=False)
+    args = bench_args(__doc__, extra=False, options=[("--only", {"choices": ("small", "week")})])
     with workspace(args.workdir) as work:
         sets = [f"warehouse={work}/warehouse", "quality.enforce=false", *args.sets]
         cfg = load_config(sets=sets)
         spark = get_spark(cfg)
         try:
-            figures = bench(spark, cfg, work)
+            figures = bench(spark, cfg, work, args.only)
         finally:
             spark.stop()
     print(json.dumps(figures, sort_keys=True))
 
 
-def bench(spark, cfg, work: Path) -> dict:
+def bench(spark, cfg, work: Path, only: str | None = None) -> dict:
     warehouse = work / "warehouse"
     if not (warehouse / "bronze" / "interactions").exists():
         _, secs = timed(ingest, spark, cfg, str(HIGGS), "higgs")
@@ -89,6 +91,15 @@ def bench(spark, cfg, work: Path) -> dict:
 
     # one small day: the first run warms the session (and creates the tables), the next runs are measured
     run_daily(spark, cfg, FIRST)
+    if only != "week":
+        figures |= small_day(spark, cfg, counter)
+    if only != "small":
+        figures |= week(spark, cfg, counter)
+    return figures
+
+
+def small_day(spark, cfg, counter: JobCounter) -> dict:
+    figures = {}
     runs = []
     for _ in range(3):
         _, secs = timed(run_daily, spark, cfg, FIRST)
@@ -103,6 +114,11 @@ def bench(spark, cfg, work: Path) -> dict:
         figures[f"small_day_{name}_seconds"] = round(per_step[name], 2)
         figures[f"small_day_{name}_jobs"] = jobs[name]
 
+    return figures
+
+
+def week(spark, cfg, counter: JobCounter) -> dict:
+    figures = {}
     # the backfill of the week, then a resumed backfill whose days are all skipped
     _, secs = timed(lambda: list(run_dates(spark, cfg, "daily", _week(), new_run_id(), resumable=True, force=True)))
     figures["higgs_backfill_seconds"] = round(secs, 1)

@@ -99,9 +99,7 @@ COPY (
 """
 
 
-def run_day_aggregation(
-    cfg: Config, events: list[str], out: Path, threads: int
-) -> tuple[float, dict[str, float]]:
+def run_day_aggregation(cfg: Config, events: list[str], out: Path, threads: int) -> tuple[float, dict[str, float]]:
     """Run the script in a fresh in-memory DuckDB with `threads` threads: (seconds, metric → total value)."""
     import duckdb
 

@@ -20,10 +20,12 @@ from klout.synth import generate_world, write_world
 from klout.synth.population import Plan
 
 
-def bench_args(doc: str, extra: bool = True) -> argparse.Namespace:
+def bench_args(doc: str, extra: bool = True, options: list[tuple[str, dict]] = ()) -> argparse.Namespace:
     """Parse a script's arguments: --workdir and --set always; the world's size (--interactions, --days, --people)
-    with `extra`. Also turns klout's progress logging on."""
+    with `extra`; the script's own `options` (flag, add_argument keywords). Also turns klout's progress logging on."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, kwargs in options:
+        ap.add_argument(flag, **kwargs)
     if extra:
         ap.add_argument("--interactions", type=int, default=1_000_000, help="total interactions in the world")
         ap.add_argument("--days", type=int, help="days of data (default: features.window_days + 1)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -47,9 +48,9 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
         counts |= {k: aggregated[k] for k in ("edges", "filled") if k in aggregated}
         dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
         with step("features.state", date=run_date.isoformat()) as c:
-            state = _window_state(spark, cfg, run_date)
+            # kept for the assemble below: the state is not read back from the table just written
+            state = _window_state(spark, cfg, run_date).persist(StorageLevel.MEMORY_AND_DISK)
             c["rows"] = wh[tables.FEATURE_STATE].replace_partition(dated(state), run_date)
-        state = wh[tables.FEATURE_STATE].read().where(F.col("date") == F.lit(run_date)).drop("date")
         history = wh[tables.PROFILES_HISTORY].read_or_empty()
         with step("features.assemble", date=run_date.isoformat()) as c:
             # the state may still hold an opted-out account's earlier metrics, and its profile is still in bronze
@@ -57,6 +58,7 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
                 assemble(state, long_lasting(history, run_date, cfg), run_date, cfg), excluded, "network", "account_id"
             )
             c["accounts"] = counts["features"] = wh[tables.FEATURES].replace_partition(features, run_date)
+        state.unpersist()
         progress.update(counts)
     return counts
 

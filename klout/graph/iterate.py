@@ -38,14 +38,26 @@ class Convergence:
     seconds: tuple[float, ...]
 
 
-def persist_edges(edges: DataFrame) -> DataFrame:
+EDGES_PER_PARTITION = 500_000  # a small graph's pass runs in few tasks: partitions grow with the edges, not fixed
+
+
+def partitions_for(edges: int, most: int) -> int:
+    """Partitions for a pass over `edges` edges: one per EDGES_PER_PARTITION, at least 1, at most `most` (the
+    session's shuffle partitions), so an iteration's tasks follow the graph's size."""
+    return max(1, min(most, -(-edges // EDGES_PER_PARTITION)))
+
+
+def persist_edges(edges: DataFrame, partitions: int | None = None) -> DataFrame:
     """Partition the edges by reactor (the key every iteration joins the state on) and keep them for the pass."""
-    return edges.repartition("network", "actor_id").persist(StorageLevel.MEMORY_AND_DISK)
+    key = ("network", "actor_id")
+    by = edges.repartition(partitions, *key) if partitions else edges.repartition(*key)
+    return by.persist(StorageLevel.MEMORY_AND_DISK)
 
 
-def persist_vertices(vertices: DataFrame) -> DataFrame:
+def persist_vertices(vertices: DataFrame, partitions: int | None = None) -> DataFrame:
     """Partition the vertices by account (the key of the state) and keep them for the pass."""
-    return vertices.repartition(*KEY).persist(StorageLevel.MEMORY_AND_DISK)
+    by = vertices.repartition(partitions, *KEY) if partitions else vertices.repartition(*KEY)
+    return by.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def step(state: DataFrame, edges: DataFrame, damping: float) -> DataFrame:

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.config import Config
 from klout.exclusion import opted_out_accounts, without_accounts
-from klout.graph.iterate import KEY, Convergence, converge, persist_edges, persist_vertices
+from klout.graph.iterate import KEY, Convergence, converge, partitions_for, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.window import window_edges, with_shares
 from klout.progress import step
@@ -103,12 +103,14 @@ def run_graph(
         # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
         window = window_edges(daily, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            edges = persist_edges(with_shares(window, cfg))
+            most = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
+            partitions = partitions_for(window.count(), most)
+            edges = persist_edges(with_shares(window, cfg), partitions)
             edges.count()  # materialised before the window is released
         finally:
             window.unpersist()
         start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
-        verts = persist_vertices(vertices(features, edges, cfg))
+        verts = persist_vertices(vertices(features, edges, cfg), partitions)
         try:
             with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}"):
                 result = converge(verts, edges, start, cfg.graph)
