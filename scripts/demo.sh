@@ -15,7 +15,8 @@ klout ingest --source "$DATA/klout_opendata" --format klout-opendata "$@"
 # The week, resumable. A data-quality gate stops two real days: 4 July (the Higgs announcement: 1.4 % of the persons
 # scored the day before moved more than 20 points) and 7 July (16,468 interactions, 52.6 % under the trailing median:
 # the decay after the shock, not a broken feed). As a reviewer would, the demo accepts such a day (publishing it with
-# the gates recorded but not enforced) and reruns the backfill, which skips the days already done.
+# the gates recorded but not enforced: only its score step runs again, its features and graph pass are reused) and
+# reruns the backfill, which skips the days already done.
 log="$(mktemp)"; trap 'rm -f "$log"' EXIT
 for _ in 1 2 3 4 5 6 7; do
   set +e; klout backfill --start 2012-07-01 --end 2012-07-07 "$@" 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}; set -e
