@@ -278,8 +278,8 @@ def _run_options(p: argparse.ArgumentParser, resumable: bool) -> None:
             "--score-days",
             choices=SCORE_DAYS,
             default="all",
-            help="over a range: score every date (all, the default) or only the last one (last), its whole window "
-            "aggregated in the same pass; the dates before it get their per-day aggregates only",
+            help="over a range: score every date (all, the default) or only the last one (last), over its whole "
+            "window, aggregated afresh in one pass (the window's earlier days get their per-day aggregates only)",
         )
 
 

@@ -133,7 +133,7 @@ def run_dates(
             log.info("%s %s: skipped, %s", command, p.run.run_date, p.skip)
             yield DateOutcome(p.run.run_date, "skipped", message=p.skip)
         todo = [p.run for p in pending if not p.skip]
-        reused = _reused(todo[0], COMMANDS[command].steps) if todo else ()
+        reused = _reused(todo[0], COMMANDS[command].steps) if todo and resumable and not force else ()
         fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
         aggregated = AGGREGATED.set(_aggregate(spark, cfg, command, fresh, score_days))
         try:

@@ -153,13 +153,7 @@ _ERASED_FROM = (
     tables.PROFILES_LATEST,
     tables.IDENTITIES,
     tables.QUARANTINE,
-    tables.EDGES_DAILY,
-    tables.ACCOUNT_DAILY,
-    tables.FEATURE_STATE,
-    tables.FEATURES,
-    tables.ACCOUNT_INFLUENCE,
-    tables.SCORES,
-    tables.SCORE_EXPLANATIONS,
+    *tables.RUN_DATE_OUTPUTS,
 )
 
 

@@ -52,19 +52,16 @@ QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate
 
 EVALUATIONS = Table("eval/evaluations", schemas.EVALUATIONS, ("date", "horizon_days", "target", "predictor"))
 
+# The tables with a partition per run date, in the order the date steps write them.
+RUN_DATE_OUTPUTS = (EDGES_DAILY, ACCOUNT_DAILY, FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS)
+
 ALL = (
     INTERACTIONS,
     PROFILES_HISTORY,
     PROFILES_LATEST,
     IDENTITIES,
     QUARANTINE,
-    EDGES_DAILY,
-    ACCOUNT_DAILY,
-    FEATURE_STATE,
-    FEATURES,
-    ACCOUNT_INFLUENCE,
-    SCORES,
-    SCORE_EXPLANATIONS,
+    *RUN_DATE_OUTPUTS,
     RUN_LOG,
     QUALITY_GATES,
     OPTOUTS,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import resource
 import time
@@ -145,6 +146,11 @@ def bench(spark, cfg, work, days) -> None:
     for metric in sorted(spark_totals):
         print(f"{metric:28}  {spark_totals[metric]:>18,.3f}  {duck_totals.get(metric, float('nan')):>18,.3f}")
     print(f"host: {os.cpu_count()} CPUs, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB")
+    figures = {f"{name}_seconds": round(secs, 2) for name, secs in steps}
+    figures |= {"total_seconds": round(sum(t for _, t in steps), 2), "rows": rows, "cores": cores}
+    figures |= {"graph_iterations": conv.iterations, "spark_aggregation_seconds": round(t_spark, 2)}
+    figures |= {"duckdb_aggregation_seconds": round(t_duck, 2), "ratio_spark_duckdb": round(t_spark / t_duck, 3)}
+    print(json.dumps(figures, sort_keys=True))
 
 
 if __name__ == "__main__":

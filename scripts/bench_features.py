@@ -10,6 +10,7 @@ day in order, and prints per-day seconds, rows/s and the driver JVM's peak memor
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 from benchworld import bench_args, bench_session, build_world, jvm_peak_rss_mb
@@ -57,6 +58,14 @@ def main() -> None:
             Warehouse(spark, cfg)[tables.FEATURE_STATE].read().groupBy("date").count().agg(F.max("count")).first()[0]
         )
         print(f"largest feature_state partition: {state_rows:,} rows")
+        figures = {f"day_{r[0]}_seconds": round(r[4], 2) for r in results}
+        figures |= {"cold_seconds": round(cold[4], 2), "largest_state_rows": state_rows, "cores": cores}
+        if full:
+            figures |= {
+                "full_window_seconds": round(full[-1][4], 2),
+                "ratio_full_cold": round(full[-1][4] / cold[4], 3),
+            }
+        print(json.dumps(figures, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import statistics
 import time
 
@@ -38,8 +39,14 @@ def timed_pass(spark, cfg, day):
     return seen[0], time.monotonic() - t0
 
 
+FIGURES: dict = {}  # every figure printed, for the closing JSON line
+
+
 def describe(name, result, seconds):
     per = result.seconds
+    key = name.split(" ")[0] if not name[0].isdigit() else "forced"
+    FIGURES.update({f"{key}_seconds": round(seconds, 2), f"{key}_iterations": result.iterations})
+    FIGURES[f"{key}_seconds_per_iteration"] = round(statistics.mean(per), 3)
     print(
         f"{name}: {result.iterations} iterations, converged={result.converged}, step {seconds:.1f}s, "
         f"per iteration mean {statistics.mean(per):.2f}s (min {min(per):.2f}, max {max(per):.2f})",
@@ -50,6 +57,7 @@ def describe(name, result, seconds):
 def main() -> None:
     with bench_session(bench_args(__doc__)) as (work, cfg, days, spark):
         run(spark, cfg, work, days)
+    print(json.dumps(FIGURES, sort_keys=True))
 
 
 def run(spark, cfg, work, days) -> None:
@@ -92,7 +100,8 @@ def run(spark, cfg, work, days) -> None:
     run_graph(spark, cfg, last)
     t0 = time.monotonic()
     counts = run_score(spark, cfg, last)
-    print(f"score step: {counts.get('persons', 0):,} persons in {time.monotonic() - t0:.1f}s", flush=True)
+    FIGURES.update(score_step_seconds=round(time.monotonic() - t0, 2), score_step_persons=counts.get("persons", 0))
+    print(f"score step: {counts.get('persons', 0):,} persons in {FIGURES['score_step_seconds']:.1f}s", flush=True)
 
     t0 = time.monotonic()
     exact = window.groupBy("network", "target_id").count().agg(F.sum("count")).first()[0]
@@ -124,6 +133,14 @@ def run(spark, cfg, work, days) -> None:
         f"approx_count_distinct {approx:,} in {t_approx:.1f}s",
         flush=True,
     )
+    FIGURES.update(
+        {
+            "edges": pairs,
+            "reach_exact_seconds": round(t_exact, 2),
+            "reach_distinct_seconds": round(t_distinct, 2),
+        }
+    )
+    FIGURES.update(reach_approx_seconds=round(t_approx, 2), peak_jvm_mib=round(jvm_peak_rss_mb(spark)))
     print(f"peak JVM RSS {jvm_peak_rss_mb(spark):,.0f} MiB")
 
 

@@ -21,15 +21,7 @@ from klout import tables
 from klout.pipeline import run_dates
 from klout.warehouse import Warehouse
 
-DAY_OUTPUTS = (
-    tables.EDGES_DAILY,
-    tables.ACCOUNT_DAILY,
-    tables.FEATURE_STATE,
-    tables.FEATURES,
-    tables.ACCOUNT_INFLUENCE,
-    tables.SCORES,
-    tables.SCORE_EXPLANATIONS,
-)
+DAY_OUTPUTS = tables.RUN_DATE_OUTPUTS
 DERIVED = ("silver", "gold", "ops")
 
 

@@ -26,15 +26,7 @@ from klout.warehouse import Warehouse
 
 WORLD = ["synth.people=60", "synth.days=3", "synth.interactions_per_day=300", "synth.partitions=2"]
 D1, D2, D3, D4 = (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(4))
-DAY_OUTPUTS = (
-    tables.EDGES_DAILY,
-    tables.ACCOUNT_DAILY,
-    tables.FEATURE_STATE,
-    tables.FEATURES,
-    tables.ACCOUNT_INFLUENCE,
-    tables.SCORES,
-    tables.SCORE_EXPLANATIONS,
-)
+DAY_OUTPUTS = tables.RUN_DATE_OUTPUTS
 
 
 @pytest.fixture(scope="module")
@@ -218,10 +210,22 @@ def test_score_gates_keep_the_published_scores_untouched(spark, base, copy_wareh
     assert Warehouse(spark, cfg)[tables.ACCOUNT_INFLUENCE].partition(D3) is not None
     assertDataFrameEqual(Warehouse(spark, cfg)[tables.SCORES].read(), scores_before)
     assertDataFrameEqual(Warehouse(spark, cfg)[tables.SCORE_EXPLANATIONS].read(), explanations_before)
-    # the same data passes the shipped thresholds, and then publishes what an uninterrupted run publishes
-    assert cli.main(["daily", "--date", str(D3), *_args(cfg)]) == 0
+    # the same data passes the shipped thresholds, and then publishes what an uninterrupted run publishes; only the
+    # score step ran again: the stopped run's inputs, features and graph pass are reused, not recomputed
+    assert cli.main(["daily", "--date", str(D3), "--run-id", "accepted", *_args(cfg)]) == 0
     assertDataFrameEqual(
         Warehouse(spark, cfg)[tables.SCORES].partition(D3), base[1][tables.SCORES.name], rtol=0.0, atol=0.0
+    )
+    steps = Warehouse(spark, cfg)[tables.RUN_LOG].read().where(F.col("run_id") == "accepted")
+    assertDataFrameEqual(
+        steps.select("step", "status", "message"),
+        [
+            ("daily", "succeeded", None),
+            ("inputs", "succeeded", "reused: done in run strict"),
+            ("features", "succeeded", "reused: done in run strict"),
+            ("graph", "succeeded", "reused: done in run strict"),
+            ("score", "succeeded", None),
+        ],
     )
 
 

@@ -33,7 +33,7 @@ AGGREGATED: ContextVar[frozenset[dt.date]] = ContextVar("klout_aggregated", defa
 
 def aggregate_days(spark: SparkSession, cfg: Config, days: Collection[dt.date], excluded: DataFrame | None) -> dict:
     """Compute and write the edges and metrics of `days` from bronze, without the `excluded` accounts
-    (`klout.privacy`), in one job grouped by date; returns the rows written per table. A day of `days` with no
+    (`klout.privacy`), in one pass grouped by date; returns the rows written per table. A day of `days` with no
     interactions gets empty partitions (opt-out and erasure recompute days that may have lost all their rows)."""
     days = sorted(set(days))
     if not days:
@@ -45,7 +45,7 @@ def aggregate_days(spark: SparkSession, cfg: Config, days: Collection[dt.date], 
     with step("features.days", days=span(days)) as c:
         factored = dynamic.factored_pair_actions(reactions, cfg).persist(StorageLevel.MEMORY_AND_DISK)  # both outputs
         try:
-            edges = dynamic.daily_edges(factored).persist(StorageLevel.MEMORY_AND_DISK)  # written, then counted from
+            edges = dynamic.daily_edges(factored).persist(StorageLevel.MEMORY_AND_DISK)  # written, and metrics read it
             try:
                 c["edges"] = wh[tables.EDGES_DAILY].replace_dates(edges, days)
                 metrics = dynamic.daily_metrics(factored, edges, reactions, cfg)
