@@ -135,7 +135,12 @@ def run_dates(
         todo = [p.run for p in pending if not p.skip]
         reused = _reused(todo[0], COMMANDS[command].steps) if todo and resumable and not force else ()
         fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
-        aggregated = AGGREGATED.set(_aggregate(spark, cfg, command, fresh, score_days))
+        try:
+            days = _aggregate(spark, cfg, command, fresh, score_days)
+        except BaseException as e:  # the first date to run is the one this pass failed
+            _failed(todo[0], "aggregates", e, {})
+            raise
+        aggregated = AGGREGATED.set(days)
         try:
             for i, run in enumerate(todo):
                 counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
@@ -220,14 +225,23 @@ def _run_steps(run: DateRun, steps: tuple[str, ...], reused: tuple[str, ...] = (
         try:
             counts[name] = STEPS[name](run.spark, run.cfg, run.run_date)
         except BaseException as e:  # also a KeyboardInterrupt: the log says how the date ended
-            code = e.exit_code if isinstance(e, KloutError) else 1
-            message = f"{name}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-            run.step_done(name, started, {}, "failed", message)
-            try:
-                run.finish("failed", code, message, counts)
-            except Exception as log_error:  # the run's own error matters more than the log's
-                log.error("run log: could not record the failure of %s: %s", run.run_date, log_error)
+            run.step_done(name, started, {}, "failed", _message(name, e))
+            _failed(run, name, e, counts)
             raise
         run.step_done(name, started, counts[name])
     run.finish("succeeded", 0, None, counts)
     return counts[steps[0]] if len(steps) == 1 else counts
+
+
+def _message(name: str, e: BaseException) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{name}: {type(e).__name__}: {first}"
+
+
+def _failed(run: DateRun, name: str, e: BaseException, counts: dict) -> None:
+    """Log `run`'s date as failed in `name` with the error's exit code (the run's error matters more than the log's)."""
+    code = e.exit_code if isinstance(e, KloutError) else 1
+    try:
+        run.finish("failed", code, _message(name, e), counts)
+    except Exception as log_error:
+        log.error("run log: could not record the failure of %s: %s", run.run_date, log_error)
