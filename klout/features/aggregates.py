@@ -80,10 +80,7 @@ def complete_windows(
     window = {d for d in _dates(wh, tables.INTERACTIONS, "event_date", first, last) if _in_a_window(d, runs, cfg)}
     if missing := runs - window:
         if strict:
-            raise InputError(
-                f"{tables.INTERACTIONS.name} has no partition for {span(missing)}: ingest those days' "
-                "interactions first (`klout ingest --source ...`)"
-            )
+            raise no_interactions(missing)
         runs -= missing
     filled = window - _dates(wh, tables.ACCOUNT_DAILY, "date", first, last) - runs
     if filled:
@@ -98,6 +95,14 @@ def complete_windows(
         dropped = wh[tables.FEATURE_STATE].delete(F.col("date") >= F.lit(min(stale)))
         log.info("features: dropped %d feature-state row(s) from %s on, built before those days", dropped, min(stale))
     return {**counts, "filled": len(filled)}, frozenset(runs)
+
+
+def no_interactions(days: Collection[dt.date]) -> InputError:
+    """The error (exit 3) of run dates without bronze interactions, naming them."""
+    return InputError(
+        f"{tables.INTERACTIONS.name} has no partition for {span(days)}: ingest that day's interactions first "
+        "(`klout ingest --source ...`)"
+    )
 
 
 def _in_a_window(day: dt.date, run_dates: Collection[dt.date], cfg: Config) -> bool:

@@ -17,10 +17,9 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
-from klout.errors import InputError
 from klout.exclusion import opted_out_accounts, without_accounts
 from klout.features import dynamic
-from klout.features.aggregates import complete_windows
+from klout.features.aggregates import complete_windows, no_interactions
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
 from klout.progress import log, step
@@ -32,10 +31,7 @@ def require_interactions(spark: SparkSession, cfg: Config, run_date: dt.date) ->
     """InputError (exit 3) naming the partition when the run date has no bronze interactions."""
     events = Warehouse(spark, cfg)[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(run_date))
     if events.isEmpty():
-        raise InputError(
-            f"{tables.INTERACTIONS.name} has no partition for {run_date}: ingest that day's "
-            f"interactions first (`klout ingest --source ...`)"
-        )
+        raise no_interactions([run_date])
 
 
 def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
