@@ -19,7 +19,7 @@ TEST_SETS = (
     "spark.delta_snapshot_partitions=1",
     "spark.driver_memory=2g",
     # the full JIT (C2): a day costs about a third less than with C1 only (-XX:TieredStopAtLevel=1), from the first
-    # day on (measured: 47-66 s against 77-82 s for a small world's day); the code cache is widened for the suite's
+    # day on (measured: 47-66 s against 77-82 s for a small world's day); a 256 MiB code cache for the suite's
     # generated code
     "spark.conf.spark.driver.extraJavaOptions=-XX:+UseParallelGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC",
     "spark.conf.spark.sql.adaptive.coalescePartitions.initialPartitionNum=2",

@@ -40,8 +40,8 @@ CLUSTER_PARTITIONING = [
     "spark.conf.spark.default.parallelism=3",
 ]
 COMPARED = (tables.FEATURES, tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCORE_EXPLANATIONS)
-# JVM options for the submitted driver and the executors alike: C1 only, as the cluster's short-lived JVMs share the
-# machine's cores (the test session's own JVM runs the full JIT; conftest)
+# JVM options for the submitted driver and the executors alike: C1 only, as before (the test session's own JVM moved to
+# the full JIT, conftest; the cluster's several JVMs on two cores were not measured with it)
 JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
 
 
