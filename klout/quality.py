@@ -181,14 +181,18 @@ def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> l
 # ---- recording and enforcing -----------------------------------------------------------------------------------------
 
 
+def recorded(spark: SparkSession, cfg: Config) -> DataFrame | None:
+    """ops/quality_gates' current rows: each gate's latest evaluation per date (None before any)."""
+    return Warehouse(spark, cfg)[tables.QUALITY_GATES].current()
+
+
 def enforce(spark: SparkSession, cfg: Config, run_date: dt.date, results: list[GateResult]) -> None:
-    """Record the results in ops/quality_gates (under the current run id) and log them; with `quality.enforce`, raise
-    QualityGateError naming every failed gate (nothing of the run date has been published yet)."""
+    """Append the results to ops/quality_gates (under the current run id) and log them; with `quality.enforce`,
+    raise QualityGateError naming every failed gate (nothing of the run date has been published yet)."""
     wh = Warehouse(spark, cfg)
     now = now_utc()
     rows = [(run_date, r.gate, RUN_ID.get(), now, r.value, float(r.threshold), r.passed, r.detail) for r in results]
-    df = spark.createDataFrame(rows, tables.QUALITY_GATES.schema)
-    wh[tables.QUALITY_GATES].merge(df, update_when="true")
+    wh[tables.QUALITY_GATES].append(spark.createDataFrame(rows, tables.QUALITY_GATES.schema))
     for r in results:
         (log.info if r.passed else log.error)("gate %s %s: %s", r.gate, "passed" if r.passed else "FAILED", r.detail)
     failed = [r for r in results if not r.passed]

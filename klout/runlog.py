@@ -1,8 +1,9 @@
 """The run log (ops/run_log): what ran for which date, with what inputs, config and code, and how it ended.
 
-A run writes a `running` row when a date starts and, when it ends, one MERGE with the final row of the date and
-one row per step (counts, seconds); a run killed on the way stays `running`. The inputs fingerprint lets a daily or
-backfill run skip a date that already succeeded with the same inputs and config.
+An append-only log: a run appends a `running` row when a date starts and, when it ends, the final row of the date
+and one row per step (counts, seconds) in one append; a key's current row is its newest (`read`), and a run killed
+on the way stays `running`. Appends never conflict, so concurrent runs log without retries. The inputs fingerprint
+lets a daily or backfill run skip a date that already succeeded with the same inputs and config.
 """
 
 from __future__ import annotations
@@ -10,19 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
 from klout.clock import now_utc
 from klout.config import Config
-from klout.errors import ConcurrentRunError
-from klout.progress import log
 from klout.version import code_version
 from klout.warehouse import Warehouse
 
@@ -31,8 +29,6 @@ RUN_ID: ContextVar[str] = ContextVar("klout_run_id", default="adhoc")
 
 # Tables whose whole content a run date depends on (a change anywhere may change the date's result).
 WHOLE_INPUTS = (tables.PROFILES_HISTORY, tables.IDENTITIES, tables.OPTOUTS)
-
-_MERGE_TRIES = 5
 
 
 def new_run_id() -> str:
@@ -90,8 +86,7 @@ class RunInputs:
 
 def successes(spark: SparkSession, cfg: Config, step: str, dates: list[dt.date]) -> dict[dt.date, dict]:
     """The latest succeeded run-log row of `step` for each of `dates` that has one (one read of the run log)."""
-    wh = Warehouse(spark, cfg)
-    log_df = wh[tables.RUN_LOG].try_read()
+    log_df = Warehouse(spark, cfg)[tables.RUN_LOG].try_read()  # a succeeded row is final: no need of `read`
     if log_df is None or not dates:
         return {}
     rows = (
@@ -109,7 +104,7 @@ def reusable_steps(spark: SparkSession, cfg: Config, step: str, run_date: dt.dat
     """When the latest run of `step` for `run_date` failed with these same inputs and config (a gate stopped it,
     say), the steps it completed before failing: their partitions are committed and current, so a rerun (the same
     date accepted with `quality.enforce=false`) goes on from the failed step. {run_id, steps}; no steps otherwise."""
-    log_df = Warehouse(spark, cfg)[tables.RUN_LOG].try_read()
+    log_df = read(spark, cfg)
     if log_df is None:
         return {"run_id": None, "steps": ()}
     rows = (
@@ -201,17 +196,11 @@ def _flat(counts: dict, prefix: str = "") -> dict[str, int]:
     return out
 
 
+def read(spark: SparkSession, cfg: Config) -> DataFrame | None:
+    """The run log's current rows, one per (run_id, date, step): its end once it ended; None before any run."""
+    return Warehouse(spark, cfg)[tables.RUN_LOG].current()
+
+
 def write(spark: SparkSession, cfg: Config, rows: list[tuple]) -> None:
-    """MERGE rows into the run log on (run_id, date, step). Concurrent runs log into the same small table, so a
-    commit conflict is retried a few times rather than failing the run."""
-    wh = Warehouse(spark, cfg)
-    df = spark.createDataFrame(rows, tables.RUN_LOG.schema)
-    for attempt in range(1, _MERGE_TRIES + 1):
-        try:
-            wh[tables.RUN_LOG].merge(df, update_when="true")
-            return
-        except ConcurrentRunError:
-            if attempt == _MERGE_TRIES:
-                raise
-            log.info("run log: commit conflict with a concurrent run, retrying (%d)", attempt)
-            time.sleep(0.2 * attempt)
+    """Append rows to the run log (one commit, however many dates and steps)."""
+    Warehouse(spark, cfg)[tables.RUN_LOG].append(spark.createDataFrame(rows, tables.RUN_LOG.schema))

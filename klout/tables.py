@@ -17,9 +17,12 @@ from klout import schemas
 class Table:
     name: str  # path under the warehouse root
     schema: StructType
-    key: tuple[str, ...]  # natural key: MERGE condition
+    key: tuple[str, ...]  # natural key: MERGE condition (a log's: what its current rows are unique on)
     partition_by: tuple[str, ...] = ()
     evolves: bool = False  # its columns follow the config (new columns are added on write); others are fixed
+    # an append-only log: rows are appended, never updated; the current row of a key is the one with the latest
+    # value of this column (a null is the oldest), so a log write is a blind append that never conflicts
+    newest_by: str | None = None
 
 
 INTERACTIONS = Table("bronze/interactions", schemas.INTERACTIONS, ("event_id",), ("event_date",))
@@ -47,8 +50,8 @@ SCORE_EXPLANATIONS = Table("gold/score_explanations", schemas.SCORE_EXPLANATIONS
 
 OPTOUTS = Table("privacy/optouts", schemas.OPTOUTS, ("subject_id",))  # opt-outs and erasure suppressions
 
-RUN_LOG = Table("ops/run_log", schemas.RUN_LOG, ("run_id", "date", "step"))
-QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate"))
+RUN_LOG = Table("ops/run_log", schemas.RUN_LOG, ("run_id", "date", "step"), newest_by="ended_at")
+QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate"), newest_by="evaluated_at")
 
 EVALUATIONS = Table("eval/evaluations", schemas.EVALUATIONS, ("date", "horizon_days", "target", "predictor"))
 

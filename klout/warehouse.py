@@ -1,10 +1,12 @@
-"""The one table API: every read, write, MERGE, DELETE, UPDATE, version, history, OPTIMIZE and VACUUM of klout's
+"""The one table API: every read, write, append, MERGE, DELETE, UPDATE, version, history, OPTIMIZE and VACUUM of klout's
 Delta tables, on an object bound to the Spark session and the warehouse root.
 
     wh = Warehouse(spark, cfg)
     wh[tables.SCORES].read()                               # the current version
     wh[tables.SCORES].replace_partition(df, run_date)       # atomic replaceWhere of one date
     wh[tables.OPTOUTS].merge(rows, update_when="...")      # MERGE INTO on the table's key
+    wh[tables.RUN_LOG].append(rows)                          # an append-only log: a blind append
+    wh[tables.RUN_LOG].current()                             # ... and its current row per key
 
 Delta's SQL forms (CREATE TABLE, MERGE INTO, DESCRIBE HISTORY, OPTIMIZE, VACUUM) are used where they do the job, so
 the same calls run over Spark Connect; DELETE and UPDATE take Column predicates and go through delta's DeltaTable.
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 
@@ -90,6 +92,18 @@ class BoundTable:
         """The current version, or no rows of the table's schema when it does not exist (an optional input)."""
         df = self.try_read()
         return df if df is not None else self.spark.createDataFrame([], self.table.schema)
+
+    def current(self) -> DataFrame | None:
+        """An append-only log's current rows: per key, the newest by `table.newest_by`; None when there is no table.
+
+        wh[tables.RUN_LOG].current().where("status = 'running'")   # dates whose run never ended"""
+        df = self.try_read()
+        if df is None:
+            return None
+        if self.table.newest_by is None:
+            raise TypeError(f"{self.name} is not an append-only log")
+        newest = Window.partitionBy(*self.table.key).orderBy(F.col(self.table.newest_by).desc_nulls_last())
+        return df.withColumn("_newest", F.row_number().over(newest)).where(F.col("_newest") == 1).drop("_newest")
 
     def partition(self, date: dt.date) -> DataFrame | None:
         """The rows of one `date`, or None when the table or the partition does not exist."""
@@ -179,6 +193,13 @@ class BoundTable:
             "inserted": int(result["num_inserted_rows"]) if result else 0,
             "updated": int(result["num_updated_rows"]) if result else 0,
         }
+
+    def append(self, df: DataFrame) -> None:
+        """Append `df`'s rows to an append-only log: a blind append, which never conflicts with another run's commit
+        (Delta retries it over any commit that came first) and costs a fraction of a MERGE."""
+        self.ensure()
+        with committing(self.table, "appending to it"):
+            df.select(*self.table.schema.fieldNames()).write.format("delta").mode("append").save(self.path)
 
     def replace_partition(self, df: DataFrame, date: dt.date) -> int:
         """Atomically replace the `date` partition with `df` (Delta replaceWhere): reruns give the same table.

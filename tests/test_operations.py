@@ -17,7 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from klout import cli, quality, tables
+from klout import cli, quality, runlog, tables
 from klout.config import load_config
 from klout.ingest.run import ingest
 from klout.pipeline import run_dates
@@ -50,12 +50,7 @@ def _args(cfg, *sets: str) -> list[str]:
 
 
 def _log(spark, cfg, run_id: str):
-    return (
-        Warehouse(spark, cfg)[tables.RUN_LOG]
-        .read()
-        .where(F.col("run_id") == run_id)
-        .select("date", "step", "status", "exit_code")
-    )
+    return runlog.read(spark, cfg).where(F.col("run_id") == run_id).select("date", "step", "status", "exit_code")
 
 
 # ---- resumable backfill, run log, missing upstream --------------------------------------------------------------
@@ -105,7 +100,7 @@ def test_backfill_skips_what_succeeded_reruns_what_changed_and_stops_at_a_missin
 
     # --force reruns a date that succeeded; the log records the run's code version, config and input versions
     assert cli.main(["daily", "--date", str(D1), "--force", "--run-id", "forced", *_args(cfg)]) == 0
-    row = Warehouse(spark, cfg)[tables.RUN_LOG].read().where("run_id = 'forced' AND step = 'daily'").first()
+    row = runlog.read(spark, cfg).where("run_id = 'forced' AND step = 'daily'").first()
     assert (row["status"], row["config_hash"], row["seconds"] > 0) == ("succeeded", cfg.fingerprint(), True)
     assert row["code_version"].startswith("0.1.0") and row["input_versions"]["bronze/interactions"] >= 1
     assert row["row_counts"]["score.persons"] == Warehouse(spark, cfg)[tables.SCORES].partition(D1).count()
@@ -184,7 +179,7 @@ def test_input_gates_stop_the_daily_before_any_work(spark, base, copy_warehouse,
     assert "quality gate(s) failed for 2026-01-04, nothing published" in err
     assert "quarantine_share: 2 of 12 interaction rows quarantined (16.67%; at most 5.00%)" in err
     assert "volume_drop: 10 interactions against a median of " in err
-    gates = Warehouse(spark, cfg)[tables.QUALITY_GATES].read().where(F.col("date") == D4)
+    gates = quality.recorded(spark, cfg).where(F.col("date") == D4)
     assertDataFrameEqual(
         gates.select("gate", "run_id", "passed"), [("quarantine_share", "thin", False), ("volume_drop", "thin", False)]
     )
@@ -201,7 +196,7 @@ def test_score_gates_keep_the_published_scores_untouched(spark, base, copy_wareh
     assert cli.main(["daily", "--date", str(D3), "--run-id", "strict", *_args(cfg, *strict)]) == 4
     err = capsys.readouterr().err
     assert "score_drift: population stability index " in err and "score_jumps: " in err
-    gates = Warehouse(spark, cfg)[tables.QUALITY_GATES].read().where(F.col("date") == D3)
+    gates = quality.recorded(spark, cfg).where(F.col("date") == D3)
     assertDataFrameEqual(
         gates.select("gate", "passed"),
         [("quarantine_share", True), ("volume_drop", True), ("score_drift", False), ("score_jumps", False)],
@@ -216,7 +211,7 @@ def test_score_gates_keep_the_published_scores_untouched(spark, base, copy_wareh
     assertDataFrameEqual(
         Warehouse(spark, cfg)[tables.SCORES].partition(D3), base[1][tables.SCORES.name], rtol=0.0, atol=0.0
     )
-    steps = Warehouse(spark, cfg)[tables.RUN_LOG].read().where(F.col("run_id") == "accepted")
+    steps = runlog.read(spark, cfg).where(F.col("run_id") == "accepted")
     assertDataFrameEqual(
         steps.select("step", "status", "message"),
         [
@@ -384,7 +379,7 @@ def test_a_run_whose_partition_another_run_committed_first_exits_5_and_the_table
     assert "another run committed to silver/edges_daily" in err and "rerun when the other run has ended" in err
     # what the tables hold is what one uninterrupted run writes, and the log says which run did what
     assert len(_assert_whole_or_absent(spark, cfg, reference)) == len(DAY_OUTPUTS)
-    log = Warehouse(spark, cfg)[tables.RUN_LOG].read().where("step = 'daily' AND run_id IN ('held', 'other')")
+    log = runlog.read(spark, cfg).where("step = 'daily' AND run_id IN ('held', 'other')")
     assert sorted((r["run_id"], r["exit_code"], r["status"]) for r in log.collect()) == [
         ("held", 5, "failed"),
         ("other", 0, "succeeded"),
