@@ -104,8 +104,7 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
         influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(run_date, "graph")
         features = wh[tables.FEATURES].required_partition(run_date, "features")
         identities = wh[tables.IDENTITIES].read_or_empty()
-        previous = wh[tables.SCORES].latest_before(run_date)
-        before = {days: wh[tables.SCORES].partition(run_date - dt.timedelta(days=days)) for days in (1, 7)}
+        previous, before = _earlier_scores(wh, run_date)
         with Cache() as cache:
             accounts = cache(accounts_of_persons(influence, identities))
             scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
@@ -116,3 +115,20 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
             progress["persons"] = wh[tables.SCORES].replace_partition(dated(scores), run_date)
             progress["explanations"] = wh[tables.SCORE_EXPLANATIONS].replace_partition(dated(why), run_date)
         return dict(progress)
+
+
+def _earlier_scores(wh: Warehouse, run_date: dt.date) -> tuple[DataFrame | None, dict[int, DataFrame | None]]:
+    """The latest published scores before `run_date` and those of exactly 1 and 7 days before (None where there are
+    none), found by one aggregate over the earlier dates' partitions instead of a job per lookup."""
+    published = wh[tables.SCORES].try_read()
+    if published is None:
+        return None, {1: None, 7: None}
+    earlier = published.where(F.col("date") < F.lit(run_date))
+    back = {days: run_date - dt.timedelta(days=days) for days in (1, 7)}
+    found = earlier.agg(
+        F.max("date").alias("latest"), *[F.max(F.col("date") == F.lit(d)).alias(f"d{n}") for n, d in back.items()]
+    ).first()
+    assert found is not None  # a global aggregate: always exactly one row
+    on = lambda d: published.where(F.col("date") == F.lit(d)).drop("date")  # noqa: E731
+    previous = None if found["latest"] is None else on(found["latest"])
+    return previous, {n: on(d) if found[f"d{n}"] else None for n, d in back.items()}
