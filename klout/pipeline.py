@@ -19,8 +19,8 @@ from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import KloutError
 from klout.exclusion import opted_out_accounts
-from klout.features.aggregates import AGGREGATED, complete_windows
-from klout.features.run import require_interactions, run_features
+from klout.features.aggregates import AGGREGATED, complete_windows, no_interactions
+from klout.features.run import run_features
 from klout.graph.run import run_graph
 from klout.progress import log, step
 from klout.runlog import RUN_ID, DateRun, RunInputs, reusable_steps, successes
@@ -31,9 +31,12 @@ Step = Callable[[SparkSession, Config, dt.date], dict]
 
 
 def check_inputs(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
-    """Before any work: the run date's interactions must be there (exit 3) and pass the input gates (exit 4)."""
-    require_interactions(spark, cfg, run_date)
-    gates = quality.input_gates(spark, cfg, run_date)
+    """Before any work: the run date's interactions must be there (exit 3) and pass the input gates (exit 4); both
+    from the same counts."""
+    volume = quality.day_volume(spark, cfg, run_date)
+    if not volume.loaded:
+        raise no_interactions([run_date])
+    gates = quality.input_gates(volume, cfg.quality)
     quality.enforce(spark, cfg, run_date, gates)
     return {"gates_passed": sum(g.passed for g in gates)}
 

@@ -117,11 +117,20 @@ def score_jumps(jumped: int, compared: int, q: QualityConfig) -> GateResult:
 # ---- the aggregates they need, from the tables ----------------------------------------------------------------------
 
 
-def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[GateResult]:
-    """The quarantine-share and volume gates of `run_date`, from bronze/interactions and bronze/quarantine."""
+@dataclass(frozen=True)
+class DayVolume:
+    """What the input gates measure of a run date: its bronze interactions, those of the trailing days that have any,
+    and its quarantined interaction rows."""
+
+    loaded: int
+    trailing: list[int]
+    quarantined: int
+
+
+def day_volume(spark: SparkSession, cfg: Config, run_date: dt.date) -> DayVolume:
+    """The run date's volumes, from one aggregate over bronze/interactions and one over bronze/quarantine."""
     wh = Warehouse(spark, cfg)
-    q = cfg.quality
-    first = run_date - dt.timedelta(days=q.volume_trailing_days)
+    first = run_date - dt.timedelta(days=cfg.quality.volume_trailing_days)
     per_day = {
         r["event_date"]: r["n"]
         for r in (
@@ -134,18 +143,22 @@ def input_gates(spark: SparkSession, cfg: Config, run_date: dt.date) -> list[Gat
         )
     }  # at most trailing_days + 1 rows
     quarantined = 0
-    if wh[tables.QUARANTINE].exists():
+    quarantine = wh[tables.QUARANTINE].try_read()
+    if quarantine is not None:
         total = (
-            wh[tables.QUARANTINE]
-            .read()
-            .where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
+            quarantine.where((F.col("kind") == "interactions") & (F.col("event_date") == F.lit(run_date)))
             .agg(F.sum("occurrences"))
             .first()
         )
         assert total is not None  # a global aggregate: always exactly one row
-        quarantined = total[0] or 0
+        quarantined = int(total[0] or 0)
     loaded = per_day.pop(run_date, 0)
-    return [quarantine_share(loaded, int(quarantined), q), volume_drop(loaded, list(per_day.values()), q)]
+    return DayVolume(loaded, list(per_day.values()), quarantined)
+
+
+def input_gates(volume: DayVolume, q: QualityConfig) -> list[GateResult]:
+    """The quarantine-share and volume gates of a run date."""
+    return [quarantine_share(volume.loaded, volume.quarantined, q), volume_drop(volume.loaded, volume.trailing, q)]
 
 
 def score_bin(score: Column) -> Column:

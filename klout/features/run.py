@@ -19,19 +19,12 @@ from klout import tables
 from klout.config import Config
 from klout.exclusion import opted_out_accounts, without_accounts
 from klout.features import dynamic
-from klout.features.aggregates import complete_windows, no_interactions
+from klout.features.aggregates import complete_windows
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
 from klout.progress import log, step
 from klout.warehouse import Warehouse
 from klout.window import first_day, leaving_day
-
-
-def require_interactions(spark: SparkSession, cfg: Config, run_date: dt.date) -> None:
-    """InputError (exit 3) naming the partition when the run date has no bronze interactions."""
-    events = Warehouse(spark, cfg)[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(run_date))
-    if events.isEmpty():
-        raise no_interactions([run_date])
 
 
 def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, int]:
