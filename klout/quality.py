@@ -162,8 +162,9 @@ def input_gates(volume: DayVolume, q: QualityConfig) -> list[GateResult]:
 
 
 def score_bin(score: Column) -> Column:
-    """The 10-point bin of a score (the top bin holds 90-100)."""
-    return F.least(F.floor(score / 10), F.lit(SCORE_BINS - 1)).cast("int")
+    """The 10-point bin of a score (the top bin holds 90-100); null for no score (`least` alone would put it in the
+    top bin)."""
+    return F.when(score.isNotNull(), F.least(F.floor(score / 10), F.lit(SCORE_BINS - 1))).cast("int")
 
 
 def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> list[GateResult]:
