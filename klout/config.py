@@ -52,6 +52,7 @@ class SparkConfig:
     ui_enabled: bool
     checkpoint_dir: str | None
     log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"]
+    interpreted_below: int = field(metadata=limits(ge=0))
     conf: Mapping[str, str]
 
 

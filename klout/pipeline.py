@@ -19,6 +19,7 @@ from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import KloutError
 from klout.exclusion import opted_out_accounts
+from klout.execution import execution_for, in_window, interactions_per_day
 from klout.features.aggregates import AGGREGATED, complete_windows, no_interactions
 from klout.features.run import run_features
 from klout.graph.run import run_graph
@@ -26,6 +27,7 @@ from klout.progress import log, step
 from klout.runlog import RUN_ID, DateRun, RunInputs, reusable_steps, successes
 from klout.runlog import write as write_log
 from klout.score.run import run_score
+from klout.window import span
 
 Step = Callable[[SparkSession, Config, dt.date], dict]
 
@@ -87,7 +89,8 @@ COMMANDS: dict[str, Command] = {
 def run_daily(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, dict]:
     """Every step of `run_date` in order, without the run log (tests, experiments, benchmarks); returns each step's
     counts. Each step replaces only its own partitions, so a rerun after a failure recomputes the same tables."""
-    with step("daily", date=run_date.isoformat()):
+    interactions = in_window(interactions_per_day(spark, cfg, [run_date]), run_date, cfg)
+    with step("daily", date=run_date.isoformat()), execution_for(spark, cfg, interactions, run_date.isoformat()):
         return {name: STEPS[name](spark, cfg, run_date) for name in COMMANDS["daily"].steps}
 
 
@@ -138,15 +141,17 @@ def run_dates(
         todo = [p.run for p in pending if not p.skip]
         reused = _reused(todo[0], COMMANDS[command].steps) if todo and resumable and not force else ()
         fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
+        per_day = interactions_per_day(spark, cfg, [r.run_date for r in todo])
         try:
-            days = _aggregate(spark, cfg, command, fresh, score_days)
+            days = _aggregate(spark, cfg, command, fresh, score_days, sum(per_day.values()))
         except BaseException as e:  # the first date to run is the one this pass failed
             _failed(todo[0], "aggregates", e, {})
             raise
         aggregated = AGGREGATED.set(days)
         try:
             for i, run in enumerate(todo):
-                counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
+                with execution_for(spark, cfg, in_window(per_day, run.run_date, cfg), run.run_date.isoformat()):
+                    counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
                 yield DateOutcome(run.run_date, "succeeded", counts)
         finally:
             AGGREGATED.reset(aggregated)
@@ -202,15 +207,18 @@ def _reused(run: DateRun, steps: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(reused)
 
 
-def _aggregate(spark: SparkSession, cfg: Config, command: str, days: list[dt.date], score_days: str) -> frozenset:
+def _aggregate(
+    spark: SparkSession, cfg: Config, command: str, days: list[dt.date], score_days: str, interactions: int
+) -> frozenset:
     """The one pass over the days that run (when the command computes features): their per-day aggregates and
-    their windows' missing days; with `score_days="last"` the whole window of the last date is recomputed.
-    Returns the dates aggregated (a date without interactions is left to fail in its own turn)."""
+    their windows' missing days (at most `interactions` rows); with `score_days="last"` the whole window of the
+    last date is recomputed. Returns the dates aggregated (a date without interactions fails in its own turn)."""
     if "features" not in COMMANDS[command].steps or not days:
         return frozenset()
-    _, aggregated = complete_windows(
-        spark, cfg, days, opted_out_accounts(spark, cfg), strict=False, recompute=score_days == "last"
-    )
+    with execution_for(spark, cfg, interactions, f"of the aggregates of {span(days)}"):
+        _, aggregated = complete_windows(
+            spark, cfg, days, opted_out_accounts(spark, cfg), strict=False, recompute=score_days == "last"
+        )
     return aggregated
 
 

@@ -1,16 +1,23 @@
 """Session settings: local launches get master, memory and the Delta jar; spark-submit keeps its own. The test
-session itself is UTC and reads and writes Delta tables."""
+session itself is UTC and reads and writes Delta tables. A small window's queries run interpreted."""
 
 from __future__ import annotations
+
+import dataclasses
+import datetime as dt
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from klout import schemas, tables
 from klout.config import load_config
+from klout.execution import execution_for, in_window, interactions_per_day
 from klout.session import session_settings
+from klout.warehouse import Warehouse
 
 pytestmark = pytest.mark.fast
 
+NOW = dt.datetime(2030, 1, 1)
 LAUNCH_ONLY = {"spark.master", "spark.driver.memory", "spark.jars.packages", "spark.ui.enabled"}
 
 
@@ -46,3 +53,33 @@ def test_the_test_session_is_utc_and_writes_reads_and_time_travels_a_delta_table
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").select("version", "operation")
     assertDataFrameEqual(history, [(0, "WRITE"), (1, "WRITE")])
     assertDataFrameEqual(spark.read.format("delta").option("versionAsOf", 0).load(path), [(1, "a"), (2, "b")])
+
+
+def test_a_small_window_runs_interpreted_a_large_one_compiled_and_the_session_is_restored(spark, make_config, tmp_path):
+    d = [dt.date(2026, 1, day) for day in range(1, 5)]
+    cfg = make_config(tmp_path, "features.window_days=3", "spark.interpreted_below=3")
+    cfg = dataclasses.replace(cfg, spark=dataclasses.replace(cfg.spark, conf={}))  # the suite's own codegen keys off
+    rows = [
+        (f"e{i}", "twitter", "a", "b", "like", dt.datetime.combine(day, dt.time(12)), None, None, "t", NOW, day)
+        for i, day in enumerate([d[0], d[1], d[1], d[3]])
+    ]
+    Warehouse(spark, cfg)[tables.INTERACTIONS].merge(spark.createDataFrame(rows, schemas.INTERACTIONS))
+
+    per_day = interactions_per_day(spark, cfg, [d[2], d[3]])  # the windows span 1..4 January
+    assert per_day == {d[0]: 1, d[1]: 2, d[3]: 1}
+    assert [in_window(per_day, day, cfg) for day in (d[2], d[3])] == [3, 3]  # 1-3 and 2-4 January
+
+    mode = "spark.sql.codegen.factoryMode"
+    suite = spark.conf.get(mode)  # the suite runs interpreted (tests/conftest.py)
+    spark.conf.set(mode, "FALLBACK")
+    try:
+        with execution_for(spark, cfg, 2, "small"):
+            assert (spark.conf.get(mode), spark.conf.get("spark.sql.codegen.wholeStage")) == ("NO_CODEGEN", "false")
+        assert spark.conf.get(mode) == "FALLBACK"
+        with execution_for(spark, cfg, 3, "large"):
+            assert spark.conf.get(mode) == "FALLBACK"
+        given = dataclasses.replace(cfg, spark=dataclasses.replace(cfg.spark, conf={mode: "FALLBACK"}))
+        with execution_for(spark, given, 2, "small, but configured"):
+            assert spark.conf.get(mode) == "FALLBACK"
+    finally:
+        spark.conf.set(mode, suite)
