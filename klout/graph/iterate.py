@@ -90,10 +90,9 @@ def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg
         initial = vertices.join(start.select(*KEY, F.col("raw").alias("_start")), KEY, "left").select(
             *KEY, "prior", F.coalesce("_start", "prior").alias("raw")
         )
-    state = initial.localCheckpoint(eager=True)
-    log.info(
-        "graph: %d accounts, %d edges, %s start", state.count(), links.count(), "warm" if start is not None else "cold"
-    )
+    counted = Observation(f"klout_graph_0_{uuid.uuid4().hex}")  # counted while checkpointed: no job of its own
+    state = initial.observe(counted, F.count(F.lit(1)).alias("accounts")).localCheckpoint(eager=True)
+    log.info("graph: %d accounts, %s start", counted.get["accounts"], "warm" if start is not None else "cold")
     seconds: list[float] = []
     change, converged, i = float("inf"), False, 0
     for i in range(1, cfg.max_iterations + 1):

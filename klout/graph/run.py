@@ -106,7 +106,7 @@ def run_graph(
             most = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
             partitions = partitions_for(window.count(), most)
             edges = persist_edges(with_shares(window, cfg), partitions)
-            edges.count()  # materialised before the window is released
+            pairs = edges.count()  # materialised before the window is released
         finally:
             window.unpersist()
         start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
@@ -123,6 +123,7 @@ def run_graph(
             verts.unpersist()
         progress.update(
             accounts=accounts,
+            edges=pairs,
             iterations=result.iterations,
             converged=result.converged,
             max_change=float(f"{result.max_change:.3g}"),
