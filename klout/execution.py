@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.config import Config
 from klout.progress import log
+from klout.session import session_conf
 from klout.warehouse import Warehouse
 from klout.window import first_day
 
@@ -53,20 +54,11 @@ def execution_for(spark: SparkSession, cfg: Config, interactions: int, what: str
     if interactions >= cfg.spark.interpreted_below or any(key in cfg.spark.conf for key in INTERPRETED):
         yield
         return
-    before = {key: spark.conf.get(key, None) for key in INTERPRETED}
-    for key, value in INTERPRETED.items():
-        spark.conf.set(key, value)
     log.info(
         "execution %s: interpreted, %d interactions (spark.interpreted_below=%d)",
         what,
         interactions,
         cfg.spark.interpreted_below,
     )
-    try:
+    with session_conf(spark, INTERPRETED):
         yield
-    finally:
-        for key, was in before.items():
-            if was is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, was)

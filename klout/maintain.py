@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 from klout import tables
 from klout.config import Config, MaintenanceConfig
 from klout.progress import step
+from klout.session import session_conf
 from klout.warehouse import BoundTable, Warehouse
 
 # Delta refuses a VACUUM retention under 7 days unless this check is off; the configured retention is the decision.
@@ -42,19 +43,14 @@ def maintain(spark: SparkSession, cfg: Config) -> dict[str, dict[str, int]]:
 def vacuum_settings(spark: SparkSession) -> Iterator[None]:
     """Let VACUUM use `maintenance.vacuum_retention_hours` even under Delta's 7-day safety check, log its counts in
     the table's history, and list files in at most 4 tasks per core; then restore the settings."""
-    previous = {key: spark.conf.get(key, None) for key in (_RETENTION_CHECK, _VACUUM_LOGGING, _LISTING_TASKS)}
-    listing = int(previous[_LISTING_TASKS] or 10_000)
-    spark.conf.set(_RETENTION_CHECK, "false")
-    spark.conf.set(_VACUUM_LOGGING, "true")
-    spark.conf.set(_LISTING_TASKS, str(max(1, min(listing, 4 * spark.sparkContext.defaultParallelism))))
-    try:
+    listing = int(spark.conf.get(_LISTING_TASKS, None) or 10_000)
+    settings = {
+        _RETENTION_CHECK: "false",
+        _VACUUM_LOGGING: "true",
+        _LISTING_TASKS: str(max(1, min(listing, 4 * spark.sparkContext.defaultParallelism))),
+    }
+    with session_conf(spark, settings):
         yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
 
 
 def vacuum(table: BoundTable, m: MaintenanceConfig) -> int:

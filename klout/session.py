@@ -143,3 +143,19 @@ def _jvm_output_to(path: str | None) -> Iterator[None]:
         for d in (*saved, fd):
             os.close(d)
     log.info("Spark's own output goes to %s (--verbose shows it here)", path)
+
+
+@contextmanager
+def session_conf(spark, settings: dict[str, str]) -> Iterator[None]:
+    """Set these runtime settings on `spark` for the block, then restore what they were (unset where unset)."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, was in before.items():
+            if was is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, was)
