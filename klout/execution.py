@@ -41,7 +41,7 @@ def interactions_per_day(spark: SparkSession, cfg: Config, dates: list[dt.date])
     }  # a row per day of the span
 
 
-def in_window(per_day: dict[dt.date, int], run_date: dt.date, cfg: Config) -> int:
+def window_total(per_day: dict[dt.date, int], run_date: dt.date, cfg: Config) -> int:
     """The interactions in `run_date`'s window, from `interactions_per_day`."""
     return sum(n for day, n in per_day.items() if first_day(run_date, cfg.features) <= day <= run_date)
 

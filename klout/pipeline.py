@@ -19,7 +19,7 @@ from klout.clock import now_utc
 from klout.config import Config
 from klout.errors import KloutError
 from klout.exclusion import opted_out_accounts
-from klout.execution import execution_for, in_window, interactions_per_day
+from klout.execution import execution_for, interactions_per_day, window_total
 from klout.features.aggregates import AGGREGATED, complete_windows, no_interactions
 from klout.features.run import run_features
 from klout.graph.run import run_graph
@@ -89,7 +89,7 @@ COMMANDS: dict[str, Command] = {
 def run_daily(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, dict]:
     """Every step of `run_date` in order, without the run log (tests, experiments, benchmarks); returns each step's
     counts. Each step replaces only its own partitions, so a rerun after a failure recomputes the same tables."""
-    interactions = in_window(interactions_per_day(spark, cfg, [run_date]), run_date, cfg)
+    interactions = window_total(interactions_per_day(spark, cfg, [run_date]), run_date, cfg)
     with step("daily", date=run_date.isoformat()), execution_for(spark, cfg, interactions, run_date.isoformat()):
         return {name: STEPS[name](spark, cfg, run_date) for name in COMMANDS["daily"].steps}
 
@@ -150,7 +150,7 @@ def run_dates(
         aggregated = AGGREGATED.set(days)
         try:
             for i, run in enumerate(todo):
-                with execution_for(spark, cfg, in_window(per_day, run.run_date, cfg), run.run_date.isoformat()):
+                with execution_for(spark, cfg, window_total(per_day, run.run_date, cfg), run.run_date.isoformat()):
                     counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
                 yield DateOutcome(run.run_date, "succeeded", counts)
         finally:

@@ -11,7 +11,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from klout import schemas, tables
 from klout.config import load_config
-from klout.execution import execution_for, in_window, interactions_per_day
+from klout.execution import execution_for, interactions_per_day, window_total
 from klout.session import session_settings
 from klout.warehouse import Warehouse
 
@@ -67,7 +67,7 @@ def test_a_small_window_runs_interpreted_a_large_one_compiled_and_the_session_is
 
     per_day = interactions_per_day(spark, cfg, [d[2], d[3]])  # the windows span 1..4 January
     assert per_day == {d[0]: 1, d[1]: 2, d[3]: 1}
-    assert [in_window(per_day, day, cfg) for day in (d[2], d[3])] == [3, 3]  # 1-3 and 2-4 January
+    assert [window_total(per_day, day, cfg) for day in (d[2], d[3])] == [3, 3]  # 1-3 and 2-4 January
 
     mode = "spark.sql.codegen.factoryMode"
     suite = spark.conf.get(mode)  # the suite runs interpreted (tests/conftest.py)
