@@ -167,18 +167,16 @@ def score_bin(score: Column) -> Column:
     return F.when(score.isNotNull(), F.least(F.floor(score / 10), F.lit(SCORE_BINS - 1))).cast("int")
 
 
-def score_gates(scores: DataFrame, previous: DataFrame | None, cfg: Config) -> list[GateResult]:
-    """The drift and jump gates of the scores about to be published, against the previously published ones: both
-    histograms and the jumps in one aggregate over the two days' scores."""
+def score_gates(compared: DataFrame | None, cfg: Config) -> list[GateResult]:
+    """The drift and jump gates of the scores about to be published, against the previously published ones, from
+    one aggregate over `compared`: a row per person of either day, `score` today and `previous_score` before (null
+    on the day the person was not scored); None when nothing was published before."""
     q = cfg.quality
-    if previous is None:
+    if compared is None:
         return [score_drift({}, {}, q), score_jumps(0, 0, q)]
-    today, before = F.col("score"), F.col("_before")
-    both = scores.select("person_id", "score").join(
-        previous.select("person_id", F.col("score").alias("_before")), "person_id", "full"
-    )
+    today, before = F.col("score"), F.col("previous_score")
     bins = range(SCORE_BINS)
-    row = both.agg(
+    row = compared.agg(
         *[F.count_if(score_bin(today) == b).alias(f"today_{b}") for b in bins],
         *[F.count_if(score_bin(before) == b).alias(f"before_{b}") for b in bins],
         F.count_if(today.isNotNull() & before.isNotNull()).alias("compared"),

@@ -16,6 +16,8 @@ Every factor is a pure column expression or a pure DataFrame transform of reacti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -29,14 +31,21 @@ def exact_sum(c: Column | str) -> Column:
     return F.sum((F.col(c) if isinstance(c, str) else c).cast(EXACT)).cast("double")
 
 
+def exact_total(items: Column, value: Callable[[Column], Column]) -> Column:
+    """Σ value(item) over the array `items`, computed exactly like `exact_sum` (so whatever the array's order), as a
+    double."""
+    zero = F.lit(0).cast(EXACT)
+    return F.aggregate(items, zero, lambda acc, x: (acc + value(x).cast(EXACT)).cast(EXACT)).cast("double")
+
+
 def _lookup(weights: dict[str, float], key: Column, default: float) -> Column:
     m = F.create_map(*[x for k, v in weights.items() for x in (F.lit(k), F.lit(float(v)))])
     return F.coalesce(F.try_element_at(m, key), F.lit(float(default)))
 
 
-def where_weight(cfg: Config) -> Column:
-    """Where: the configured `networks.<name>` weight of the row's network (0 for an unknown one)."""
-    return _lookup(dict(cfg.networks), F.col("network"), 0.0)
+def where_weight(cfg: Config, network: Column | None = None) -> Column:
+    """Where: the configured `networks.<name>` weight of `network` (default: the row's) (0 for an unknown one)."""
+    return _lookup(dict(cfg.networks), F.col("network") if network is None else network, 0.0)
 
 
 def base_weight(cfg: Config) -> Column:

@@ -165,9 +165,10 @@ def test_score_jumps_gate():
 @pytest.mark.fast
 def test_score_gates_histogram_each_day_over_its_own_persons(spark):
     # a: 95 -> 96 (bin 9 both days); b: only today, 12 (bin 1); c: only before, 55 (bin 5); d: 30 -> 55 jumps
-    today = spark.createDataFrame([("a", 96.0), ("b", 12.0), ("d", 55.0)], "person_id string, score double")
-    before = spark.createDataFrame([("a", 95.0), ("c", 55.0), ("d", 30.0)], "person_id string, score double")
-    drift, jumps = quality.score_gates(today, before, load_config(sets=["quality.max_jump_share=0.5"]))
+    compared = spark.createDataFrame(
+        [(96.0, 95.0), (12.0, None), (None, 55.0), (55.0, 30.0)], "score double, previous_score double"
+    )
+    drift, jumps = quality.score_gates(compared, load_config(sets=["quality.max_jump_share=0.5"]))
     assert drift == quality.score_drift({1: 1, 5: 1, 9: 1}, {3: 1, 5: 1, 9: 1}, Q)
     assert "(3 persons today, 3 before;" in drift.detail
     assert (jumps.value, jumps.passed) == (0.5, True)  # d of the two persons scored both days (a, d)

@@ -6,6 +6,7 @@ Hand computations use conf/default.yaml: networks twitter 1.0, facebook 0.9; sco
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
@@ -16,9 +17,10 @@ from pyspark.testing import assertDataFrameEqual
 
 from klout import schemas
 from klout.caching import Cache
-from klout.score.formula import accounts_of_persons, network_share, person_raw
+from klout.score.formula import accounts_of_persons, network_share, persons
+from klout.score.history import EARLIER, earlier, earlier_dates
 from klout.score.run import score_tables
-from klout.score.scale import percentile, quantile_points, rank_and_percentile, smoothed, target_score
+from klout.score.scale import percentile, percentile_sql, quantile_points, rank_and_percentile, smoothed, target_score
 
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
@@ -54,7 +56,15 @@ def test_percentile_interpolates_between_quantile_points(spark, cfg):
         [(0.5, 0.0), (1.0, 0.0), (1.5, 0.125), (2.0, 0.25), (4.0, 0.75), (5.0, 1.0), (9.0, 1.0)],
         "raw double, expected double",
     )
-    assert_approx_column_equality(percentile(df, "raw", points, "pct"), "pct", "expected", 1e-9)
+    out = df.withColumn("pct", percentile("raw", points))
+    assert_approx_column_equality(out, "pct", "expected", 1e-9)
+    # the same search inside an array, for every point and between every two of a long grid
+    grid = [(float(i), i / 200) for i in range(201)]
+    xs = [i / 4 for i in range(-4, 805)]
+    arr = spark.createDataFrame([(xs,)], "xs array<double>").select(
+        F.expr(f"transform(xs, x -> {percentile_sql('x', grid)})")
+    )
+    assert arr.first()[0] == pytest.approx([min(max(x, 0.0), 200.0) / 200 for x in xs], abs=1e-12)
 
 
 @pytest.mark.fast
@@ -89,15 +99,27 @@ def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark,
 
 @pytest.mark.fast
 def test_networks_combine_by_the_configured_power(spark, cfg):
-    values = spark.createDataFrame(
-        [("P", "twitter", 3.0), ("P", "facebook", 1.8), ("Q", "twitter", 2.0)],
-        "person_id string, network string, value double",
+    accounts = spark.createDataFrame(
+        [("P", "twitter", "a", 1.0, 2.0), ("P", "facebook", "f", 0.0, 2.0), ("Q", "twitter", "b", 2.0, 0.0)],
+        "person_id string, network string, account_id string, from_profile double, from_reactions double",
+    ).withColumns(
+        {
+            "reactors": F.lit(0).cast("long"),
+            "engaged_weight": F.lit(0.0),
+            "audience_influence": F.lit(None).cast("double"),
+            "top_reactors": F.array().cast(schemas.ACCOUNT_INFLUENCE["top_reactors"].dataType),
+        }
     )
-    # p = 2 (default): P = sqrt(3^2 + 1.8^2) = sqrt(12.24); shares 9 / 12.24 and 3.24 / 12.24
-    raw = person_raw(values, cfg)
-    assertDataFrameEqual(raw, [("P", math.sqrt(12.24)), ("Q", 2.0)], **TOL)
-    shares = values.join(raw, "person_id").select("person_id", "network", network_share(cfg).alias("share"))
-    expected = [("P", "twitter", 9 / 12.24), ("P", "facebook", 3.24 / 12.24), ("Q", "twitter", 1.0)]
+    features = spark.createDataFrame(
+        [], "network string, account_id string, weighted_reactions double, posts double"
+    ).withColumns({f"weighted_{a}": F.lit(0.0) for a in cfg.actions})
+    # values: P twitter 3.0, facebook 2.0 x 0.9 = 1.8; p = 2 (default): P = sqrt(3^2 + 1.8^2) = sqrt(12.24)
+    people = persons(accounts, features, cfg)
+    assertDataFrameEqual(people.select("person_id", "raw"), [("P", math.sqrt(12.24)), ("Q", 2.0)], **TOL)
+    shares = people.select("person_id", F.explode("networks").alias("n")).select(
+        "person_id", "n.network", network_share(F.col("n.value"), F.lit(math.sqrt(12.24)), cfg).alias("share")
+    )
+    expected = [("P", "twitter", 9 / 12.24), ("P", "facebook", 3.24 / 12.24), ("Q", "twitter", 4 / 12.24)]
     assertDataFrameEqual(shares, spark.createDataFrame(expected, shares.schema), **TOL)
 
 
@@ -144,20 +166,50 @@ def grid_cfg(make_config, tmp_path):
     return make_config(tmp_path, "score.quantile_grid=12", "score.combine_power=1")
 
 
-def _previous(spark):
-    return spark.createDataFrame(
-        [("P", 90.0, {"twitter": 80.0, "linkedin": 20.0}), ("twitter:c", 10.0, {"twitter": 5.0})],
-        "person_id string, score double, network_scores map<string, double>",
+D = dt.date(2024, 3, 10)
+
+
+def _published(spark, rows):
+    return spark.createDataFrame(rows, "date date, person_id string, score double, network_scores map<string, double>")
+
+
+def _earlier(spark):
+    """P and c published the day before D only: that day is the previous score and the score 1 day before."""
+    day = D - dt.timedelta(days=1)
+    published = _published(
+        spark, [(day, "P", 90.0, {"twitter": 80.0, "linkedin": 20.0}), (day, "twitter:c", 10.0, {"twitter": 5.0})]
     )
+    return earlier(published, earlier_dates(published, D))
+
+
+@pytest.mark.fast
+def test_earlier_scores_are_the_latest_before_and_those_1_and_7_days_before(spark):
+    back = lambda n: D - dt.timedelta(days=n)  # noqa: E731
+    published = _published(
+        spark,
+        [
+            (back(7), "P", 50.0, {"twitter": 50.0}),
+            (back(7), "Z", 5.0, {"twitter": 5.0}),
+            (back(3), "P", 70.0, {"twitter": 70.0}),
+            (back(2), "P", 80.0, {"twitter": 80.0}),
+            (back(2), "Y", 8.0, {"facebook": 8.0}),
+            (D, "P", 99.0, {"twitter": 99.0}),  # the run date itself (a rerun): never earlier
+        ],
+    )
+    dates = earlier_dates(published, D)
+    assert dates == {"previous": back(2), "1d": None, "7d": back(7)}
+    expected = [("P", 80.0, {"twitter": 80.0}, None, 50.0), ("Y", 8.0, {"facebook": 8.0}, None, None)]
+    expected += [("Z", None, None, None, 5.0)]
+    assertDataFrameEqual(earlier(published, dates), spark.createDataFrame(expected, EARLIER))
+    assert earlier(published, earlier_dates(published, back(7))) is None
 
 
 @pytest.mark.fast
 def test_scores_hierarchy_subscores_smoothing_and_rank(spark, grid_cfg):
     cfg = grid_cfg
     accounts, features = _inputs(spark, cfg)
-    previous = _previous(spark)
     with Cache() as cache:
-        scores, _ = score_tables(accounts, features, previous, previous, None, cfg, cache)
+        scores, _, _ = score_tables(accounts, features, _earlier(spark), cfg, cache)
         rows = scores.collect()
     # raw: P = twitter 3.0 x 1.0 + facebook 2.0 x 0.9 = 4.8; twitter:b 1.0; twitter:c 0.5
     # quantile points (0.5, 0), (1.0, 0.5), (4.8, 1) -> targets c 1, b 40, P 100
@@ -180,7 +232,7 @@ def test_explanations_list_networks_actions_reactors_and_changes(spark, grid_cfg
     cfg = grid_cfg
     accounts, features = _inputs(spark, cfg)
     with Cache() as cache:
-        _, why = score_tables(accounts, features, _previous(spark), None, None, cfg, cache)
+        _, why, _ = score_tables(accounts, features, _earlier(spark), cfg, cache)
         rows = why.collect()
     expected = [
         (
@@ -225,7 +277,7 @@ def test_connecting_another_network_never_lowers_a_persons_score(spark, grid_cfg
     def scores_with(links, without=()):
         accounts, features = _inputs(spark, cfg, links, without)
         with Cache() as cache:
-            scores, _ = score_tables(accounts, features, None, None, None, cfg, cache)
+            scores, _, _ = score_tables(accounts, features, None, cfg, cache)
             return {r["person_id"]: (r["raw"], r["score"]) for r in scores.collect()}
 
     # c alone among a (3.0), b (1.0), c (0.5): lowest, score 1. Then c connects a new facebook account fa (1.8):

@@ -1,111 +1,74 @@
 """Why a person has their score: top networks, actions and reactors, and what moved since the day before.
 
-All lists are built per person with bounded arrays (a person has few networks, few actions and at most
-`graph.top_reactors` reactors per account), never by sorting everyone."""
+Each is a column over the person's row (`klout.score.formula.persons`): bounded arrays (a person has few networks,
+few actions and at most `graph.top_reactors` reactors per account) sorted within the row, never by sorting everyone."""
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.weights import EXACT, exact_sum, where_weight
+from klout.score.formula import network_share
+from klout.weights import exact_total
 
 
-def _top(items: Column, key: str, k: int, fields: list[str]) -> Column:
-    """The k structs of `items` with the largest `key` (ties: by the other fields, descending), as `fields`."""
+def _top(items: Column, k: int, fields: list[str]) -> Column:
+    """The k largest structs of `items` (compared field by field, so ties fall to the later fields), as `fields`."""
     ordered = F.sort_array(items, asc=False)
     return F.transform(F.slice(ordered, 1, k), lambda s: F.struct(*[s[f].alias(f) for f in fields]))
 
 
-def top_networks(networks: DataFrame, k: int, share: Column) -> DataFrame:
-    """(person_id, top_networks) from (person_id, network, value, score, raw); `share` is a network's share."""
-    return (
-        networks.groupBy("person_id")
-        .agg(
-            F.collect_list(F.struct(F.col("value"), F.col("network"), F.col("score"), share.alias("share"))).alias("_n")
-        )
-        .select("person_id", _top(F.col("_n"), "value", k, ["network", "score", "share"]).alias("top_networks"))
+def top_networks(networks: Column, raw: Column, k: int, cfg: Config) -> Column:
+    """The k strongest of the person's [(value, network, score)], with each one's share of the raw score."""
+    with_share = F.transform(
+        networks,
+        lambda n: F.struct(
+            *[n[f].alias(f) for f in ("value", "network", "score")],
+            network_share(n["value"], raw, cfg).alias("share"),
+        ),
+    )
+    return _top(with_share, k, ["network", "score", "share"])
+
+
+def top_actions(cfg: Config, k: int) -> Column:
+    """The person's weighted reactions per action (columns `weighted_<action>`), the k largest, with shares."""
+    each = F.array(*[F.struct(F.col(f"weighted_{a}").alias("weight"), F.lit(a).alias("action")) for a in cfg.actions])
+    given = F.filter(each, lambda s: s["weight"] > 0)
+    total = exact_total(given, lambda s: s["weight"])
+    return F.transform(
+        _top(given, k, ["action", "weight"]),
+        lambda s: F.struct(
+            s["action"].alias("action"), s["weight"].alias("weight"), (s["weight"] / total).alias("share")
+        ),
     )
 
 
-def top_actions(accounts: DataFrame, features: DataFrame, cfg: Config, k: int) -> DataFrame:
-    """(person_id, top_actions): the person's weighted reactions per action, largest first, with shares."""
-    per_action = F.explode(
-        F.array(*[F.struct(F.lit(a).alias("action"), F.col(f"weighted_{a}").alias("weight")) for a in cfg.actions])
-    )
-    rows = (
-        accounts.select("person_id", "network", "account_id")
-        .join(features, ["network", "account_id"])
-        .select("person_id", per_action.alias("a"))
-        .groupBy("person_id", F.col("a.action").alias("action"))
-        .agg(exact_sum("a.weight").alias("weight"))
-        .where(F.col("weight") > 0)
-    )
-    # exact: collect_list's order follows the shuffle, and a sum of doubles in that order would not be reproducible
-    total = F.aggregate(
-        F.col("_a"), F.lit(0).cast(EXACT), lambda acc, s: (acc + s["weight"].cast(EXACT)).cast(EXACT)
-    ).cast("double")
-    return (
-        rows.groupBy("person_id")
-        .agg(F.collect_list(F.struct("weight", "action")).alias("_a"))
-        .select(
-            "person_id",
-            F.transform(
-                _top(F.col("_a"), "weight", k, ["action", "weight"]),
-                lambda s: F.struct(
-                    s["action"].alias("action"), s["weight"].alias("weight"), (s["weight"] / total).alias("share")
-                ),
-            ).alias("top_actions"),
-        )
-    )
+def top_reactors(reactors: Column, k: int) -> Column:
+    """The k largest of the person's [(contribution × network weight, network, reactor_id)]."""
+    return _top(reactors, k, ["network", "reactor_id", "contribution"])
 
 
-def top_reactors(accounts: DataFrame, cfg: Config, k: int) -> DataFrame:
-    """(person_id, top_reactors) from the accounts' top reactors, each contribution times the network weight."""
-    each = accounts.select("person_id", "network", F.explode("top_reactors").alias("r")).select(
-        "person_id",
-        (F.col("r.contribution") * where_weight(cfg)).alias("contribution"),
-        "network",
-        F.col("r.reactor_id").alias("reactor_id"),
-    )
-    return (
-        each.groupBy("person_id")
-        .agg(F.collect_list(F.struct("contribution", "network", "reactor_id")).alias("_r"))
-        .select(
-            "person_id",
-            _top(F.col("_r"), "contribution", k, ["network", "reactor_id", "contribution"]).alias("top_reactors"),
-        )
-    )
+def network_changes(today: Column, previous: Column) -> Column:
+    """Each network's score today (map `today`) against the previous published day's (map `previous`, null when
+    none), the largest absolute change first."""
+    before = F.coalesce(previous, F.create_map().cast("map<string,double>"))
+    keys = F.array_union(F.map_keys(today), F.map_keys(before))
 
+    def change(network: Column) -> Column:
+        b, a = F.try_element_at(before, network), F.try_element_at(today, network)
+        delta = F.coalesce(a, F.lit(0.0)) - F.coalesce(b, F.lit(0.0))
+        return F.struct(
+            F.abs(delta).alias("_abs"),
+            network.alias("network"),
+            b.alias("before"),
+            a.alias("after"),
+            delta.alias("delta"),
+        )
 
-def network_changes(today: DataFrame, previous: DataFrame | None) -> DataFrame:
-    """(person_id, network_changes): each network's score today against the previous published day, the largest
-    absolute change first. `today` and `previous` hold (person_id, network, score)."""
-    now = today.select("person_id", "network", F.col("score").alias("after"))
-    if previous is None:
-        both = now.withColumn("before", F.lit(None).cast("double"))
-    else:
-        both = now.join(
-            previous.select("person_id", "network", F.col("score").alias("before")), ["person_id", "network"], "full"
-        )
-    delta = F.coalesce("after", F.lit(0.0)) - F.coalesce("before", F.lit(0.0))
-    return (
-        both.groupBy("person_id")
-        .agg(
-            F.collect_list(
-                F.struct(
-                    F.abs(delta).alias("_abs"), F.col("network"), F.col("before"), F.col("after"), delta.alias("delta")
-                )
-            ).alias("_c")
-        )
-        .select(
-            "person_id",
-            F.transform(
-                F.sort_array("_c", asc=False),
-                lambda s: F.struct(*[s[f].alias(f) for f in ("network", "before", "after", "delta")]),
-            ).alias("network_changes"),
-        )
+    return F.transform(
+        F.sort_array(F.transform(keys, change), asc=False),
+        lambda s: F.struct(*[s[f].alias(f) for f in ("network", "before", "after", "delta")]),
     )
 
 

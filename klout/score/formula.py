@@ -12,12 +12,12 @@ network as strong as the first adds 41 %), so having many accounts is not in its
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
 from klout.persons import with_person_id
-from klout.weights import exact_sum, where_weight
+from klout.weights import exact_sum, exact_total, where_weight
 
 
 def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFrame:
@@ -25,37 +25,50 @@ def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFram
     return with_person_id(influence, identities, user_id="account_id")
 
 
-def network_values(accounts: DataFrame, cfg: Config) -> DataFrame:
-    """(person_id, network, value): the network's weight times what the person's accounts there add."""
+def persons(accounts: DataFrame, features: DataFrame, cfg: Config) -> DataFrame:
+    """One row per person with everything the scores and explanations are made of, from one aggregate by person:
+    `raw`; `networks` [(value, network)] by network; the classic sub-scores `true_reach`, `amplification`,
+    `network_impact` (true reach: distinct engaged reactors per account, summed; amplification: weighted reactions
+    per post in the window; network impact: the engagement-weighted mean influence of the reactors, null without
+    engagement); `weighted_<action>` over the accounts with features; `reactors` [(contribution × network weight,
+    network, reactor_id)] of every account. Every sum is exact."""
+    actions = [f"weighted_{a}" for a in cfg.actions]
+    own = features.select("network", "account_id", "weighted_reactions", "posts", *actions)
+    weighted = lambda r: F.struct(  # noqa: E731
+        (r["contribution"] * where_weight(cfg)).alias("contribution"),
+        F.col("network"),
+        r["reactor_id"].alias("reactor_id"),
+    )
     added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
-    return accounts.groupBy("person_id", "network").agg((exact_sum(added) * where_weight(cfg)).alias("value"))
-
-
-def person_raw(values: DataFrame, cfg: Config) -> DataFrame:
-    """(person_id, raw): the p-norm of the person's network values."""
+    people = (
+        accounts.join(own, ["network", "account_id"], "left")
+        .groupBy("person_id")
+        .agg(
+            F.collect_list(F.struct(F.col("network"), added.alias("added"))).alias("_accounts"),
+            F.sum("reactors").cast("long").alias("true_reach"),
+            F.try_divide(exact_sum("weighted_reactions"), exact_sum("posts")).alias("amplification"),
+            F.try_divide(
+                exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight")
+            ).alias("network_impact"),
+            *[exact_sum(c).alias(c) for c in actions],
+            F.flatten(F.collect_list(F.transform("top_reactors", weighted))).alias("reactors"),
+        )
+    )
+    # the person's few accounts, summed per network within the row
+    value = lambda n: (
+        exact_total(  # noqa: E731
+            F.filter("_accounts", lambda a: a["network"] == n), lambda a: a["added"]
+        )
+        * where_weight(cfg, n)
+    )
+    names = F.array_sort(F.array_distinct(F.transform("_accounts", lambda a: a["network"])))
+    networks = F.transform(names, lambda n: F.struct(value(n).alias("value"), n.alias("network")))
     p = float(cfg.score.combine_power)
-    return values.groupBy("person_id").agg(F.pow(exact_sum(F.pow("value", F.lit(p))), F.lit(1.0 / p)).alias("raw"))
+    raw = F.pow(exact_total(F.col("networks"), lambda n: F.pow(n["value"], F.lit(p))), F.lit(1.0 / p))
+    return people.withColumn("networks", networks).withColumn("raw", raw).drop("_accounts")
 
 
-def network_share(cfg: Config) -> F.Column:
+def network_share(value: Column, raw: Column, cfg: Config) -> Column:
     """A network's share of its person's raw score: value^p / raw^p (the shares of a person sum to 1)."""
     p = float(cfg.score.combine_power)
-    return F.when(F.col("raw") > 0, F.pow(F.col("value") / F.col("raw"), F.lit(p))).otherwise(F.lit(0.0))
-
-
-def classic_subscores(accounts: DataFrame, features: DataFrame) -> DataFrame:
-    """(person_id, true_reach, amplification, network_impact) over the person's accounts.
-
-    true_reach: distinct engaged reactors in the window (per account exact, summed over accounts);
-    amplification: weighted reactions per post created in the window; network_impact: the engagement-weighted
-    mean influence of the reactors (null without engagement)."""
-    per_account = accounts.join(
-        features.select("network", "account_id", "weighted_reactions", "posts"), ["network", "account_id"], "left"
-    )
-    return per_account.groupBy("person_id").agg(
-        F.sum("reactors").cast("long").alias("true_reach"),
-        F.try_divide(exact_sum("weighted_reactions"), exact_sum("posts")).alias("amplification"),
-        F.try_divide(
-            exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight")
-        ).alias("network_impact"),
-    )
+    return F.when(raw > 0, F.pow(value / raw, F.lit(p))).otherwise(F.lit(0.0))

@@ -16,85 +16,87 @@ from klout import quality, schemas, tables
 from klout.caching import Cache
 from klout.config import Config
 from klout.progress import step
-from klout.score import explain
-from klout.score.formula import accounts_of_persons, classic_subscores, network_share, network_values, person_raw
-from klout.score.scale import SCORE_DECIMALS, percentile, quantile_points, rank_and_percentile, smoothed, target_score
+from klout.score import explain, history
+from klout.score.formula import accounts_of_persons, persons
+from klout.score.history import EARLIER
+from klout.score.scale import (
+    SCORE_DECIMALS,
+    percentile,
+    percentile_sql,
+    quantile_points,
+    rank_and_percentile,
+    smoothed,
+    target_score,
+)
 from klout.warehouse import Warehouse
 
 
 def score_tables(
-    accounts: DataFrame,
-    features: DataFrame,
-    previous: DataFrame | None,
-    day_before: DataFrame | None,
-    week_before: DataFrame | None,
-    cfg: Config,
-    cache: Cache,
-) -> tuple[DataFrame, DataFrame]:
-    """(scores, explanations) without the date column, from the accounts' influence with person ids, the run
-    date's features and earlier published scores (`previous`: the latest before the run date, for smoothing and
-    what changed; `day_before`/`week_before`: exactly 1 and 7 days before, for the changes)."""
-    values = cache(network_values(accounts, cfg))
-    raw = cache(person_raw(values, cfg))
-    points = quantile_points(raw, "raw", cfg.score)
-    people = percentile(raw, "raw", points, "_pct").withColumn("target_score", target_score(F.col("_pct"), cfg.score))
-    networks = cache(
-        percentile(values, "value", points, "_pct")
-        .withColumn("score", F.round(target_score(F.col("_pct"), cfg.score), SCORE_DECIMALS))
-        .drop("_pct")
-    )
+    accounts: DataFrame, features: DataFrame, earlier: DataFrame | None, cfg: Config, cache: Cache
+) -> tuple[DataFrame, DataFrame, DataFrame | None]:
+    """(scores, explanations) without the date column, and the (score, previous_score) pairs of every person
+    scored today or on the previous day (for the score gates; None without earlier scores), from the accounts'
+    influence with person ids, the run date's features and the earlier published scores
+    (`klout.score.history.earlier`, None before any).
 
-    if previous is not None:
-        people = people.join(previous.select("person_id", F.col("score").alias("_prev")), "person_id", "left")
+    Everything comes from one row per person (`persons`): the scores, the explanations and the gates are
+    projections of it joined once with the earlier scores, so the step shuffles its people once or twice."""
+    people = cache(persons(accounts, features, cfg))
+    points = quantile_points(people, "raw", cfg.score)
+    score_of = lambda pct: target_score(pct, cfg.score)  # noqa: E731
+    if earlier is None:
+        both = people.withColumns({f.name: F.lit(None).cast(f.dataType) for f in EARLIER.fields[1:]})
     else:
-        people = people.withColumn("_prev", F.lit(None).cast("double"))
-    people = people.withColumn("score", smoothed(F.col("target_score"), F.col("_prev"), cfg.score))
-    for name, before in (("change_1d", day_before), ("change_7d", week_before)):
-        if before is None:
-            people = people.withColumn(name, F.lit(None).cast("double"))
-        else:
-            b = before.select("person_id", F.col("score").alias("_b"))
-            change = F.round(F.col("score") - F.col("_b"), SCORE_DECIMALS)
-            people = people.join(b, "person_id", "left").withColumn(name, change).drop("_b")
-    network_map = networks.groupBy("person_id").agg(
-        F.map_from_entries(F.array_sort(F.collect_list(F.struct("network", "score")))).alias("network_scores")
+        both = people.join(earlier, "person_id", "full")
+    # the percentile first, in its own column or field: target_score reads it many times
+    placed = F.expr(
+        "transform(networks, n -> named_struct('value', n.value, 'network', n.network, 'pct', "
+        f"{percentile_sql('n.value', points)}))"
     )
-    scores = (
-        rank_and_percentile(people)
-        .join(network_map, "person_id")
-        .join(classic_subscores(accounts, features), "person_id", "left")
-        .select(*[c for c in schemas.SCORES.fieldNames() if c != "date"], "_prev")
+    scored = lambda n: F.struct(  # noqa: E731
+        *[n[f].alias(f) for f in ("value", "network")], F.round(score_of(n["pct"]), SCORE_DECIMALS).alias("score")
     )
-    scores = cache(scores.withColumn("true_reach", F.coalesce("true_reach", F.lit(0)).cast("long")))
+    networks = F.transform(placed, scored)
+    change = lambda before: F.round(F.col("score") - before, SCORE_DECIMALS)  # noqa: E731
+    both = cache(
+        both.withColumn("_pct", percentile("raw", points))
+        .withColumn("target_score", score_of(F.col("_pct")))
+        .withColumn("networks", networks)
+        .withColumns(
+            {
+                "score": smoothed(F.col("target_score"), F.col("previous_score"), cfg.score),
+                "network_scores": F.map_from_entries(
+                    F.array_sort(
+                        F.transform(
+                            "networks", lambda n: F.struct(n["network"].alias("network"), n["score"].alias("score"))
+                        )
+                    )
+                ),
+            }
+        )
+        .withColumns({"change_1d": change(F.col("score_1d")), "change_7d": change(F.col("score_7d"))})
+    )
+    today = both.where(F.col("raw").isNotNull())
+    scores = rank_and_percentile(today).select(*[c for c in schemas.SCORES.fieldNames() if c != "date"])
 
     k = cfg.score.explain_top
-    parts = [
-        explain.top_networks(networks.join(raw, "person_id"), k, network_share(cfg)),
-        explain.top_actions(accounts, features, cfg, k),
-        explain.top_reactors(accounts, cfg, cfg.graph.top_reactors),
-        explain.network_changes(
-            networks,
-            None
-            if previous is None
-            else previous.select("person_id", F.explode("network_scores").alias("network", "score")),
-        ),
-    ]
-    why = scores.select("person_id", "score", F.col("_prev").alias("previous_score"))
-    for part in parts:
-        why = why.join(part, "person_id", "left")
-    empty = {
-        f.name: F.array().cast(f.dataType)
-        for f in schemas.SCORE_EXPLANATIONS.fields
-        if f.name.startswith(("top_", "network_changes"))
-    }
-    why = why.withColumns({name: F.coalesce(name, e) for name, e in empty.items()})
+    why = today.select(
+        "person_id",
+        "score",
+        "previous_score",
+        explain.top_networks(F.col("networks"), F.col("raw"), k, cfg).alias("top_networks"),
+        explain.top_actions(cfg, k).alias("top_actions"),
+        explain.top_reactors(F.col("reactors"), cfg.graph.top_reactors).alias("top_reactors"),
+        explain.network_changes(F.col("network_scores"), F.col("previous_networks")).alias("network_changes"),
+    )
     why = why.withColumn(
         "summary",
         explain.summary(
             F.col("score"), F.col("previous_score"), F.col("top_networks"), F.col("top_actions"), F.col("top_reactors")
         ),
     )
-    return scores.drop("_prev"), why.select(*[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"])
+    compared = None if earlier is None else both.select("score", "previous_score")
+    return scores, why.select(*[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"]), compared
 
 
 def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
@@ -104,31 +106,15 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
         influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(run_date, "graph")
         features = wh[tables.FEATURES].required_partition(run_date, "features")
         identities = wh[tables.IDENTITIES].read_or_empty()
-        previous, before = _earlier_scores(wh, run_date)
+        published = wh[tables.SCORES].try_read()
+        earlier = None if published is None else history.earlier(published, history.earlier_dates(published, run_date))
         with Cache() as cache:
-            accounts = cache(accounts_of_persons(influence, identities))
-            scores, why = score_tables(accounts, features, previous, before[1], before[7], cfg, cache)
+            accounts = accounts_of_persons(influence, identities)
+            scores, why, compared = score_tables(accounts, features, earlier, cfg, cache)
             # the score gates before anything of the date is written: a failed gate leaves the published scores as
             # they were (the input gates are the pipeline's `inputs` step, checked before any work)
-            quality.enforce(spark, cfg, run_date, quality.score_gates(scores, previous, cfg))
+            quality.enforce(spark, cfg, run_date, quality.score_gates(compared, cfg))
             dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
             progress["persons"] = wh[tables.SCORES].replace_partition(dated(scores), run_date)
             progress["explanations"] = wh[tables.SCORE_EXPLANATIONS].replace_partition(dated(why), run_date)
         return dict(progress)
-
-
-def _earlier_scores(wh: Warehouse, run_date: dt.date) -> tuple[DataFrame | None, dict[int, DataFrame | None]]:
-    """The latest published scores before `run_date` and those of exactly 1 and 7 days before (None where there are
-    none), found by one aggregate over the earlier dates' partitions instead of a job per lookup."""
-    published = wh[tables.SCORES].try_read()
-    if published is None:
-        return None, {1: None, 7: None}
-    earlier = published.where(F.col("date") < F.lit(run_date))
-    back = {days: run_date - dt.timedelta(days=days) for days in (1, 7)}
-    found = earlier.agg(
-        F.max("date").alias("latest"), *[F.max(F.col("date") == F.lit(d)).alias(f"d{n}") for n, d in back.items()]
-    ).first()
-    assert found is not None  # a global aggregate: always exactly one row
-    on = lambda d: published.where(F.col("date") == F.lit(d)).drop("date")  # noqa: E731
-    previous = None if found["latest"] is None else on(found["latest"])
-    return previous, {n: on(d) if found[f"d{n}"] else None for n, d in back.items()}

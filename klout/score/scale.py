@@ -3,8 +3,8 @@
 1. `quantile_points`: percentile_approx at `score.quantile_grid` probabilities (more towards the top), one
    distributed aggregate; the driver receives those few numbers only, never the people. Each distinct quantile
    value gets the share of people strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
-2. `percentile`: each raw score placed between the two quantile values around it (Spark ML's Bucketizer, a
-   binary search per row on the executors) and interpolated linearly.
+2. `percentile`: each raw score placed between the two quantile values around it (a binary search per row on the
+   executors, written as a column) and interpolated linearly.
 3. `target_score`: the percentile mapped through the `score.target` anchors (piecewise linear and increasing), so
    the scores follow Klout's published shape whatever the raw scale.
 4. `smoothed`: score = previous + smoothing × (target − previous), so steady people move well under a point a day.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import math
 
-from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -66,21 +65,32 @@ def _share_below(lo: float, hi: float, n: int) -> float:
     return first if last <= first else (first + last) / 2
 
 
-def percentile(df: DataFrame, column: str, points: list[tuple[float, float]], out: str) -> DataFrame:
-    """`df` plus `out`: the percentile of `column`, interpolated between the quantile points."""
+def percentile(x: str, points: list[tuple[float, float]]) -> Column:
+    """The percentile of the SQL expression `x` (a column name, or a field of a lambda variable inside a SQL
+    higher-order function: see `percentile_sql`), interpolated between the quantile points."""
+    return F.expr(percentile_sql(x, points))
+
+
+def percentile_sql(x: str, points: list[tuple[float, float]]) -> str:
+    """The percentile of `x` as SQL: linear between the two quantile points around it (the lowest point's below
+    them, the highest's above), found by a binary search over the points written as nested CASEs. SQL text, parsed
+    once, because the same expression built from Column objects costs a Py4J call per node (seconds for a grid of
+    a thousand points)."""
+    lit = lambda v: f"{float(v)!r}D"  # noqa: E731 (a double literal, exactly the Python float)
     if len(points) < 2:
-        return df.withColumn(out, F.lit(0.0 if not points else points[0][1]))
-    values = [v for v, _ in points]
-    bucket = f"_{out}_bucket"
-    placed = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column, outputCol=bucket).transform(df)
-    v = F.array(*[F.lit(x) for x in values])
-    p = F.array(*[F.lit(x) for _, x in points])
-    j = F.col(bucket).cast("int")  # bucket j (1..m-1) lies between values[j-1] and values[j]
-    lo_v, hi_v = F.element_at(v, j), F.element_at(v, j + 1)
-    lo_p, hi_p = F.element_at(p, j), F.element_at(p, j + 1)
-    inside = lo_p + (F.col(column) - lo_v) / (hi_v - lo_v) * (hi_p - lo_p)
-    pct = F.when(j <= 0, F.lit(points[0][1])).when(j >= len(values), F.lit(points[-1][1])).otherwise(inside)
-    return placed.withColumn(out, pct).drop(bucket)
+        return f"CASE WHEN {x} IS NOT NULL THEN {lit(points[0][1] if points else 0.0)} END"
+
+    def placed(lo: int, hi: int) -> str:
+        # x lies at or above exactly j of the points' values, for some j in [lo, hi]
+        if lo == hi:
+            if lo == 0 or lo == len(points):
+                return lit(points[max(lo - 1, 0)][1])
+            (v0, p0), (v1, p1) = points[lo - 1], points[lo]
+            return f"({lit(p0)} + ((({x} - {lit(v0)}) / {lit(v1 - v0)}) * {lit(p1 - p0)}))"
+        mid = (lo + hi + 1) // 2
+        return f"CASE WHEN {x} < {lit(points[mid - 1][0])} THEN {placed(lo, mid - 1)} ELSE {placed(mid, hi)} END"
+
+    return f"CASE WHEN {x} IS NOT NULL THEN {placed(0, len(points))} END"
 
 
 def target_score(pct: Column, cfg: ScoreConfig) -> Column:
