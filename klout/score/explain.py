@@ -5,12 +5,33 @@ few actions and at most `graph.top_reactors` reactors per account) sorted within
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from klout import schemas
 from klout.config import Config
 from klout.score.formula import network_share
 from klout.weights import exact_total
+
+
+def explanations(people: DataFrame, cfg: Config) -> DataFrame:
+    """gold/score_explanations' rows without the date, from the scored rows of `klout.score.run.score_tables`
+    (score, previous_score, raw, networks with their scores, network_scores, previous_networks, weighted_<action>,
+    reactors)."""
+    k = cfg.score.explain_top
+    why = people.select(
+        "person_id",
+        "score",
+        "previous_score",
+        top_networks(F.col("networks"), F.col("raw"), k, cfg).alias("top_networks"),
+        top_actions(cfg, k).alias("top_actions"),
+        top_reactors(F.col("reactors"), cfg.graph.top_reactors).alias("top_reactors"),
+        network_changes(F.col("network_scores"), F.col("previous_networks")).alias("network_changes"),
+    )
+    parts = [F.col(c) for c in ("score", "previous_score", "top_networks", "top_actions", "top_reactors")]
+    return why.withColumn("summary", summary(*parts)).select(
+        *[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"]
+    )
 
 
 def _top(items: Column, k: int, fields: list[str]) -> Column:

@@ -40,7 +40,7 @@ def score_tables(
     (`klout.score.history.earlier`, None before any).
 
     Everything comes from one row per person (`persons`): the scores, the explanations and the gates are
-    projections of it joined once with the earlier scores, so the step shuffles its people once or twice."""
+    projections of it, joined once with the earlier scores."""
     people = cache(persons(accounts, features, cfg))
     points = quantile_points(people, "raw", cfg.score)
     score_of = lambda pct: target_score(pct, cfg.score)  # noqa: E731
@@ -79,24 +79,8 @@ def score_tables(
     today = both.where(F.col("raw").isNotNull())
     scores = rank_and_percentile(today).select(*[c for c in schemas.SCORES.fieldNames() if c != "date"])
 
-    k = cfg.score.explain_top
-    why = today.select(
-        "person_id",
-        "score",
-        "previous_score",
-        explain.top_networks(F.col("networks"), F.col("raw"), k, cfg).alias("top_networks"),
-        explain.top_actions(cfg, k).alias("top_actions"),
-        explain.top_reactors(F.col("reactors"), cfg.graph.top_reactors).alias("top_reactors"),
-        explain.network_changes(F.col("network_scores"), F.col("previous_networks")).alias("network_changes"),
-    )
-    why = why.withColumn(
-        "summary",
-        explain.summary(
-            F.col("score"), F.col("previous_score"), F.col("top_networks"), F.col("top_actions"), F.col("top_reactors")
-        ),
-    )
     compared = None if earlier is None else both.select("score", "previous_score")
-    return scores, why.select(*[c for c in schemas.SCORE_EXPLANATIONS.fieldNames() if c != "date"]), compared
+    return scores, explain.explanations(today, cfg), compared
 
 
 def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, object]:
