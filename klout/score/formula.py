@@ -54,13 +54,12 @@ def persons(accounts: DataFrame, features: DataFrame, cfg: Config) -> DataFrame:
             F.flatten(F.collect_list(F.transform("top_reactors", weighted))).alias("reactors"),
         )
     )
-    # the person's few accounts, summed per network within the row
-    value = lambda n: (
-        exact_total(  # noqa: E731
-            F.filter("_accounts", lambda a: a["network"] == n), lambda a: a["added"]
-        )
-        * where_weight(cfg, n)
-    )
+
+    def value(network: Column) -> Column:
+        """The person's accounts on `network` (few: within the row), their additions summed, times its weight."""
+        there = F.filter("_accounts", lambda a: a["network"] == network)
+        return exact_total(there, lambda a: a["added"]) * where_weight(cfg, network)
+
     names = F.array_sort(F.array_distinct(F.transform("_accounts", lambda a: a["network"])))
     networks = F.transform(names, lambda n: F.struct(value(n).alias("value"), n.alias("network")))
     p = float(cfg.score.combine_power)
