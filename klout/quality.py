@@ -169,8 +169,8 @@ def score_bin(score: Column) -> Column:
 
 def score_gates(compared: DataFrame | None, cfg: Config) -> list[GateResult]:
     """The drift and jump gates of the scores about to be published, against the previously published ones, from
-    one aggregate over `compared`: a row per person of either day, `score` today and `previous_score` before (null
-    on the day the person was not scored); None when nothing was published before."""
+    one aggregate over `compared`: rows of `score` today and `previous_score` before, a row per person, null on a
+    day the person was not scored; None when nothing was published before."""
     q = cfg.quality
     if compared is None:
         return [score_drift({}, {}, q), score_jumps(0, 0, q)]

@@ -11,9 +11,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from klout.config import Config
 from klout.paths import is_uri, joined
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +150,7 @@ def _jvm_output_to(path: str | None) -> Iterator[None]:
 
 
 @contextmanager
-def session_conf(spark, settings: dict[str, str]) -> Iterator[None]:
+def session_conf(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
     """Set these runtime settings on `spark` for the block, then restore what they were (unset where unset)."""
     before = {key: spark.conf.get(key, None) for key in settings}
     for key, value in settings.items():

@@ -35,9 +35,9 @@ def score_tables(
     accounts: DataFrame, features: DataFrame, earlier: DataFrame | None, cfg: Config, cache: Cache
 ) -> tuple[DataFrame, DataFrame, DataFrame | None]:
     """(scores, explanations) without the date column, and the (score, previous_score) pairs of every person
-    scored today or on the previous day (for the score gates; None without earlier scores), from the accounts'
-    influence with person ids, the run date's features and the earlier published scores
-    (`klout.score.history.earlier`, None before any).
+    scored today or on an earlier date looked at, null where not scored (for the score gates; None without earlier
+    scores), from the accounts' influence with person ids, the run date's features and the earlier published
+    scores (`klout.score.history.earlier`, None before any).
 
     Everything comes from one row per person (`persons`): the scores, the explanations and the gates are
     projections of it, joined once with the earlier scores."""

@@ -4,7 +4,7 @@
    distributed aggregate; the driver receives those few numbers only, never the people. Each distinct quantile
    value gets the share of people strictly below it, rescaled like percent_rank (the lowest 0, the highest 1).
 2. `percentile`: each raw score placed between the two quantile values around it (a binary search per row on the
-   executors, written as a column) and interpolated linearly.
+   executors, written as one SQL expression) and interpolated linearly.
 3. `target_score`: the percentile mapped through the `score.target` anchors (piecewise linear and increasing), so
    the scores follow Klout's published shape whatever the raw scale.
 4. `smoothed`: score = previous + smoothing × (target − previous), so steady people move well under a point a day.
