@@ -23,19 +23,43 @@ from pyspark.sql import functions as F
 
 from klout.config import Config, FeaturesConfig
 
-EXACT = "decimal(30,12)"  # sums go through exact decimals so results do not depend on partitioning
+# Exact sums are fixed-point: a double v is split into two longs, hi = floor(v * 2^24) and lo, the next 32 bits of
+# its fraction, each summed as an integer (exact, so identical however rows are partitioned or ordered), and put back
+# together as hi_sum / 2^24 + lo_sum / 2^56. Bits of v below 2^-56 (1.4e-17) are dropped; a sum of |v| up to 2^39
+# (5.5e11) fits, and a group of up to 2^31 rows; beyond those, Spark's ANSI arithmetic fails the query, never silently.
+_HI = float(2**24)
+_LO = float(2**32)
+
+
+def _hi(v: Column) -> Column:
+    return F.floor(v * F.lit(_HI))
+
+
+def _lo(v: Column, hi: Column) -> Column:
+    return F.floor((v * F.lit(_HI) - hi) * F.lit(_LO))
+
+
+def _joined(hi: Column, lo: Column) -> Column:
+    return hi.cast("double") / F.lit(_HI) + lo.cast("double") / F.lit(_HI * _LO)
 
 
 def exact_sum(c: Column | str) -> Column:
-    """Sum of doubles, computed exactly (and so identically however rows are partitioned), back as a double."""
-    return F.sum((F.col(c) if isinstance(c, str) else c).cast(EXACT)).cast("double")
+    """Sum of doubles, computed exactly in fixed point (and so identically however rows are partitioned), back as
+    a double; null when every value is."""
+    v = F.col(c) if isinstance(c, str) else c
+    return _joined(F.sum(_hi(v)), F.sum(_lo(v, _hi(v))))
 
 
 def exact_total(items: Column, value: Callable[[Column], Column]) -> Column:
     """Σ value(item) over the array `items`, computed exactly like `exact_sum` (so whatever the array's order), as a
     double."""
-    zero = F.lit(0).cast(EXACT)
-    return F.aggregate(items, zero, lambda acc, x: (acc + value(x).cast(EXACT)).cast(EXACT)).cast("double")
+
+    def add(acc: Column, x: Column) -> Column:
+        v = value(x)
+        return F.struct((acc["hi"] + _hi(v)).alias("hi"), (acc["lo"] + _lo(v, _hi(v))).alias("lo"))
+
+    zero = F.struct(F.lit(0).cast("bigint").alias("hi"), F.lit(0).cast("bigint").alias("lo"))
+    return F.aggregate(items, zero, add, lambda acc: _joined(acc["hi"], acc["lo"]))
 
 
 def _lookup(weights: dict[str, float], key: Column, default: float) -> Column:
@@ -74,19 +98,35 @@ def counted(events: DataFrame, cfg: Config) -> DataFrame:
     return events
 
 
+REACTOR = ("date", "network", "actor_id")  # the key of every per-reactor factor, and the pair-actions' partitioning
+
+
 def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
-    """Reactions (with `date`) per (date, network, actor, target, action): count `n` and summed base weight `base`."""
+    """Reactions (with `date`) per (date, network, actor, target, action): count `n`, summed base weight `base`, and
+    `reciprocal`: the reverse pair reacted that day too (a self pair is its own reverse).
+
+    Hash-partitioned by `REACTOR`: the pair and reactor windows of `anti_gaming_factors` and the per-pair edges
+    need no further shuffle (the reverse pair is found by one window over the day's reactions before it)."""
+    undirected = Window.partitionBy(
+        "date", "network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id")
+    )
+    reciprocal = (F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected)) | (
+        F.col("actor_id") == F.col("target_id")
+    )
     return (
         counted(events, cfg)
-        .withColumn("_w", base_weight(cfg))
+        .select(
+            "date", "network", "actor_id", "target_id", "action", base_weight(cfg).alias("_w"), reciprocal.alias("_r")
+        )
+        .repartition(*REACTOR)
         .groupBy("date", "network", "actor_id", "target_id", "action")
-        .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"))
+        .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"), F.max("_r").alias("reciprocal"))
     )
 
 
 def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
-    """`rows` (date, network, actor_id, target_id, n, ...: per pair, or per pair and action as `pair_actions` gives
-    them) plus the factors of their pair on their day: pair_factor, selectivity, ring, reciprocal.
+    """`rows` (date, network, actor_id, target_id, n, reciprocal, ...: per pair, or per pair and action as
+    `pair_actions` gives them) plus the factors of their pair on their day: pair_factor, selectivity, ring.
 
     All by window functions over the rows themselves (no self-join, no join back), so a pair-action keeps its
     action and the caller needs no join to weigh it.
@@ -94,22 +134,14 @@ def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
     ag = cfg.features.anti_gaming
     cap = ag.pair_cap
     pair = Window.partitionBy("date", "network", "actor_id", "target_id")
-    undirected = Window.partitionBy(
-        "date", "network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id")
-    )
-    reactor = Window.partitionBy("date", "network", "actor_id")
+    reactor = Window.partitionBy(*REACTOR)
     pair_factor = (
         F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
         if cap.enabled
         else F.lit(1.0)
     )
-    # reciprocal: the reverse pair exists that day (a self pair is its own reverse)
-    reciprocal = (F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected)) | (
-        F.col("actor_id") == F.col("target_id")
-    )
     rows = (
-        rows.withColumn("reciprocal", reciprocal)
-        .withColumn("pair_factor", pair_factor)
+        rows.withColumn("pair_factor", pair_factor)
         .withColumn("_volume", F.sum("n").over(reactor))
         .withColumn("_reciprocated", F.sum(F.when(F.col("reciprocal"), F.col("n")).otherwise(0)).over(reactor))
     )

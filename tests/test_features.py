@@ -530,7 +530,7 @@ def test_reruns_and_a_rebuild_without_state_give_exactly_the_tables_first_writte
     same_as_first()
 
     # Rebuild path: without any state, D3 is rebuilt from account_daily D1..D3 (sum of metrics(d) x decay(D3 - d)),
-    # where the recurrence decayed the day before's state: the sums go through exact decimals, so to the last bit.
+    # where the recurrence decayed the day before's state: the sums are exact (fixed point), so to the last bit.
     shutil.rmtree(Warehouse(spark, cfg)[tables.FEATURE_STATE].path)
     run_features(spark, cfg, D3)
     state = Warehouse(spark, cfg)[tables.FEATURE_STATE].read()

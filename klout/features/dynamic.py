@@ -12,7 +12,7 @@ days were run before.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from klout.config import Config
@@ -78,23 +78,37 @@ def daily_edges(factored: DataFrame) -> DataFrame:
 def daily_metrics(factored: DataFrame, edges: DataFrame, reactions: DataFrame, cfg: Config) -> DataFrame:
     """Per-account metrics of each day (long form, with `date`) from its factored pair-actions, edges and reactions.
     A reaction weighs base × anti-gaming (When is the window's, Who the graph pass's)."""
-    weighted = factored.withColumn("w", F.col("base") * anti_gaming())
+    # one pair-action row of each pair counts it among its target's reactors (a window over the reactor's
+    # partitioning of `factored`: no shuffle)
+    first = F.col("action") == F.min("action").over(Window.partitionBy("date", "network", "actor_id", "target_id"))
+    weighted = factored.select(
+        "date",
+        "network",
+        "target_id",
+        "action",
+        "reciprocal",
+        "n",
+        (F.col("base") * anti_gaming()).alias("w"),
+        first.cast("long").alias("pairs"),
+    )
 
     # one exact sum per (date, account, action, reciprocal) cell; every weighted metric is a sum of these few cells,
     # all taken in one pass over them (a metric absent for an account sums to 0 and is dropped below)
     key: list[Column | str] = ["date", "network", F.col("target_id").alias("account_id")]
-    cells = weighted.groupBy(*key, "action", "reciprocal").agg(exact_sum("w").alias("w"), F.sum("n").alias("n"))
+    cells = weighted.groupBy(*key, "action", "reciprocal").agg(
+        exact_sum("w").alias("w"), F.sum("n").alias("n"), F.sum("pairs").alias("pairs")
+    )
     w, n = F.col("w"), F.col("n")
     sums = {f"weighted_{a}": exact_sum(F.when(F.col("action") == a, w).otherwise(0.0)) for a in cfg.actions}
     sums.update(
         weighted_reactions=exact_sum(w),
         outside_circle_weight=exact_sum(F.when(~F.col("reciprocal"), w).otherwise(0.0)),
         reactions=F.sum(n).cast("double"),
+        reactor_days=F.sum("pairs").cast("double"),
     )
     per_account = cells.groupBy("date", "network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
     longs = [
         per_account.unpivot(["date", "network", "account_id"], list(sums), "metric", "value"),
-        _long(edges.groupBy(*key).agg(F.count(F.lit(1)).alias("value")), "reactor_days"),
         _long(
             edges.groupBy("date", "network", F.col("actor_id").alias("account_id")).agg(
                 F.sum("reactions").alias("value")
