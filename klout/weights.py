@@ -99,6 +99,7 @@ def counted(events: DataFrame, cfg: Config) -> DataFrame:
 
 
 REACTOR = ("date", "network", "actor_id")  # the key of every per-reactor factor, and the pair-actions' partitioning
+PAIR = (*REACTOR, "target_id")  # the key of every per-pair factor (within the reactor's partitioning)
 
 
 def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
@@ -133,7 +134,7 @@ def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
     """
     ag = cfg.features.anti_gaming
     cap = ag.pair_cap
-    pair = Window.partitionBy("date", "network", "actor_id", "target_id")
+    pair = Window.partitionBy(*PAIR)
     reactor = Window.partitionBy(*REACTOR)
     pair_factor = (
         F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))

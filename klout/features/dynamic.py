@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.weights import anti_gaming, anti_gaming_factors, counted, daily_decay, exact_sum, pair_actions
+from klout.weights import PAIR, anti_gaming, anti_gaming_factors, counted, daily_decay, exact_sum, pair_actions
 from klout.window import age_days, in_window
 
 # Plain window counts; every other metric (weighted_*) is a decayed sum.
@@ -80,7 +80,7 @@ def daily_metrics(factored: DataFrame, edges: DataFrame, reactions: DataFrame, c
     A reaction weighs base × anti-gaming (When is the window's, Who the graph pass's)."""
     # one pair-action row of each pair counts it among its target's reactors (a window over the reactor's
     # partitioning of `factored`: no shuffle)
-    first = F.col("action") == F.min("action").over(Window.partitionBy("date", "network", "actor_id", "target_id"))
+    first = F.col("action") == F.min("action").over(Window.partitionBy(*PAIR))
     weighted = factored.select(
         "date",
         "network",
