@@ -2,9 +2,10 @@
 
 Aggregates the run date (unless this run's pass over a range already did) and any window day with interactions
 but none yet (`klout.features.aggregates`), then advances yesterday's state by the run date and the day leaving the
-window (or, when absent, rebuilds it from the per-day metrics in the window); every output is the run date's
-partition, replaced atomically, so rerunning a date or backfilling a range gives the same tables. Opted-out
-accounts (`klout.privacy`) are dropped from the events and from the features rows.
+window (or, when absent, rebuilds it from the per-day metrics in the window), and writes it and the features
+assembled from it at once; every output is the run date's partition, replaced atomically, so rerunning a date or
+backfilling a range gives the same tables. Opted-out accounts (`klout.privacy`) are dropped from the events and from
+the features rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from klout.features.aggregates import complete_windows
 from klout.features.assemble import assemble
 from klout.features.profile import long_lasting
 from klout.progress import log, step
-from klout.warehouse import Warehouse
+from klout.warehouse import BoundTable, Warehouse
 from klout.window import first_day, leaving_day
 
 
@@ -37,17 +38,20 @@ def run_features(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[st
         counts |= {k: aggregated[k] for k in ("edges", "filled") if k in aggregated}
         dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
         with step("features.state", date=run_date.isoformat()) as c:
-            # kept for the assemble below: the state is not read back from the table just written
+            # written and assembled from at once: the state is not read back from the table just written
             state = _window_state(spark, cfg, run_date).persist(StorageLevel.MEMORY_AND_DISK)
-            c["rows"] = wh[tables.FEATURE_STATE].replace_partition(dated(state), run_date)
-        history = wh[tables.PROFILES_HISTORY].read_or_empty()
-        with step("features.assemble", date=run_date.isoformat()) as c:
+            history = wh[tables.PROFILES_HISTORY].read_or_empty()
             # the state may still hold an opted-out account's earlier metrics, and its profile is still in bronze
             features = without_accounts(
                 assemble(state, long_lasting(history, run_date, cfg), run_date, cfg), excluded, "network", "account_id"
             )
-            c["accounts"] = counts["features"] = wh[tables.FEATURES].replace_partition(features, run_date)
-        state.unpersist()
+            try:
+                c["rows"], c["accounts"] = BoundTable.replace_together(
+                    [(wh[tables.FEATURE_STATE], dated(state), run_date), (wh[tables.FEATURES], features, run_date)]
+                )
+            finally:
+                state.unpersist()
+            counts["features"] = c["accounts"]
         progress.update(counts)
     return counts
 

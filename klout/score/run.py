@@ -28,7 +28,7 @@ from klout.score.scale import (
     smoothed,
     target_score,
 )
-from klout.warehouse import Warehouse
+from klout.warehouse import BoundTable, Warehouse
 
 
 def score_tables(
@@ -99,6 +99,7 @@ def run_score(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
             # they were (the input gates are the pipeline's `inputs` step, checked before any work)
             quality.enforce(spark, cfg, run_date, quality.score_gates(compared, cfg))
             dated = lambda df: df.withColumn("date", F.lit(run_date))  # noqa: E731
-            progress["persons"] = wh[tables.SCORES].replace_partition(dated(scores), run_date)
-            progress["explanations"] = wh[tables.SCORE_EXPLANATIONS].replace_partition(dated(why), run_date)
+            progress["persons"], progress["explanations"] = BoundTable.replace_together(
+                [(wh[tables.SCORES], dated(scores), run_date), (wh[tables.SCORE_EXPLANATIONS], dated(why), run_date)]
+            )
         return dict(progress)
