@@ -38,10 +38,11 @@ def quantile_probabilities(cfg: ScoreConfig) -> list[float]:
 
 def quantile_points(df: DataFrame, column: str, cfg: ScoreConfig) -> list[tuple[float, float]]:
     """[(value, percentile)] for the distinct approximate quantiles of `column`, by value."""
+    # SQL text, as in `percentile_sql`: the grid's thousand literals as Columns cost a Py4J call each
     probs = quantile_probabilities(cfg)
-    row = df.agg(
-        F.percentile_approx(column, probs, cfg.quantile_accuracy).alias("q"), F.count(F.lit(1)).alias("n")
-    ).first()
+    grid = ", ".join(f"{p!r}D" for p in probs)
+    quantiles = F.expr(f"percentile_approx(`{column}`, array({grid}), {int(cfg.quantile_accuracy)})")
+    row = df.agg(quantiles.alias("q"), F.count(F.lit(1)).alias("n")).first()
     assert row is not None  # a global aggregate: always exactly one row
     if not row["n"]:
         return []
