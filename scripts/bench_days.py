@@ -11,8 +11,11 @@ between runs), then measures in one Spark session. Ends with one line of JSON ho
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -58,6 +61,37 @@ class JobCounter:
         return run
 
 
+class JvmCpu:
+    """CPU seconds of the driver JVM's threads by kind (Linux /proc): the JIT compilers, the task threads, the
+    threads that serve Py4J (planning, Delta's driver work) and the rest. A small day's wall time against its CPU
+    says whether it waits or computes."""
+
+    KINDS = {"C\\d CompilerThre": "jit", "Executor task": "tasks", "Thread-\\d": "driver"}
+
+    def __init__(self, spark):
+        self.pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def snapshot(self) -> dict[str, float]:
+        out: collections.Counter = collections.Counter()
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                name = Path(f"/proc/{self.pid}/task/{tid}/comm").read_text().strip()
+                fields = Path(f"/proc/{self.pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended
+                continue
+            kind = next((k for pattern, k in self.KINDS.items() if re.match(pattern, name)), "other")
+            out[f"{tid}/{kind}"] = (int(fields[11]) + int(fields[12])) / self.tick
+        return out
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        by_kind: collections.Counter = collections.Counter()
+        for key, secs in after.items():
+            by_kind[key.split("/", 1)[1]] += secs - before.get(key, 0.0)
+        return {k: round(by_kind[k], 2) for k in ("jit", "tasks", "driver", "other")}
+
+
 def timed(fn, *args, **kwargs):
     t0 = time.monotonic()
     out = fn(*args, **kwargs)
@@ -100,12 +134,16 @@ def bench(spark, cfg, work: Path, only: str | None = None) -> dict:
 
 def small_day(spark, cfg, counter: JobCounter) -> dict:
     figures = {}
+    cores = spark.sparkContext.defaultParallelism
     runs = []
+    cpu = JvmCpu(spark) if Path("/proc/self/task").is_dir() else None
     for _ in range(3):
+        before = cpu.snapshot() if cpu else {}
         _, secs = timed(run_daily, spark, cfg, FIRST)
-        runs.append((secs, dict(counter.seconds), dict(counter.seen)))
+        spent = cpu.spent(before, cpu.snapshot()) if cpu else {}
+        runs.append((secs, dict(counter.seconds), dict(counter.seen), spent))
     runs.sort(key=lambda r: r[0])
-    secs, per_step, jobs = runs[len(runs) // 2]
+    secs, per_step, jobs, spent = runs[len(runs) // 2]
     figures["small_day_seconds"] = round(secs, 2)
     print(f"\none small day ({FIRST}, daily step, warm session), median of {len(runs)}: {secs:.1f}s")
     print(f"{'step':10}  {'seconds':>8}  {'jobs':>5}")
@@ -113,6 +151,13 @@ def small_day(spark, cfg, counter: JobCounter) -> dict:
         print(f"{name:10}  {per_step[name]:>8.2f}  {jobs[name]:>5}")
         figures[f"small_day_{name}_seconds"] = round(per_step[name], 2)
         figures[f"small_day_{name}_jobs"] = jobs[name]
+    if spent:
+        print(
+            f"driver JVM CPU over that day: {sum(spent.values()):.1f}s on {cores} cores in {secs:.1f}s of wall time ("
+            + ", ".join(f"{kind} {s:.1f}s" for kind, s in spent.items())
+            + ")"
+        )
+        figures |= {f"small_day_cpu_{kind}_seconds": s for kind, s in spent.items()}
 
     return figures
 
