@@ -181,7 +181,8 @@ def test_a_reaction_from_an_influential_reactor_counts_more(spark, make_config, 
 
 
 def test_an_extra_reaction_never_lowers_the_target(spark, make_config, tmp_path):
-    # a fixed point within d / (1 - d) x 1e-8 = 1.5e-8 of the true one: far inside the smallest gain below (0.2 x ...)
+    # fixed points within d / (1 - d) x 1e-8 = 1.5e-8 of the true ones, far inside the smallest gain below: e's
+    # reaction of weight 0.2 (share 0.2 under the floor 1) adds at least d x raw(e) x 0.2 = 0.6 x 0.4 x 0.2 = 0.048
     cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT, "graph.tolerance=1.0e-8")
     base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1), (D, "d", "c", 1)]
     before = _influence(spark, cfg, base)
