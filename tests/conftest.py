@@ -78,12 +78,6 @@ def spark_sets() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def world_shape() -> tuple[str, ...]:
-    """The shared scored world's shape without its number of days (`synth.*` overrides)."""
-    return WORLD_SHAPE
-
-
-@pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     from klout.session import get_spark
 

@@ -1,10 +1,10 @@
 """spark-submit on a real standalone cluster (a master and two single-core workers, scripts/local_cluster.sh) with the
-package scripts/package.sh builds publishes exactly the scores the in-process local run publishes: the same code,
-shipped as a zip and run by two executor JVMs with other partition counts, gives the same tables to the last bit."""
+package scripts/package.sh builds publishes exactly the tables the in-process session published for the shared scored
+world: the same code, shipped as a zip and run by two executor JVMs with other partition counts, gives the same
+tables to the last bit."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -22,16 +22,12 @@ from pyspark.testing import assertDataFrameEqual
 import klout
 from klout import tables
 from klout.config import to_plain
-from klout.ingest.run import ingest
-from klout.pipeline import run_daily
-from klout.synth import generate_world, write_world
 from klout.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-DAYS_SET = "synth.days=2"  # the world: the shared world's shape (the `world_shape` fixture), over two days
-DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(2)]
+SUBMITTED = 2  # the shared scored world's first days, run again by one spark-submit on the cluster
 # the cluster run shuffles into other partition counts than the local run (conftest's 2): the tables must not depend
 # on how rows are partitioned or in which order shuffled rows arrive
 CLUSTER_PARTITIONING = [
@@ -84,17 +80,16 @@ def package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
-    """One ingested world, copied into a second warehouse; every day run by one spark-submit (`--date first --end
-    last`) on the cluster on the second while the in-process session runs them on the first. Returns both configs
-    and the submit's event log directory."""
+def runs(scored_world, scored_copy, cluster, package, tmp_path_factory):
+    """The shared scored world's ingested tables in a warehouse of their own, its first SUBMITTED days run there by one
+    spark-submit (`--date first --end last`) on the cluster. Returns the local (the shared world's) and the cluster
+    run's configs, the days and the submit's event log directory."""
     tmp = tmp_path_factory.mktemp("runs")
-    world = (*world_shape, DAYS_SET)
-    local, remote = make_config(tmp / "local", *world), make_config(tmp / "cluster", *world, *CLUSTER_PARTITIONING)
-    write_world(generate_world(spark, local), str(tmp / "world"))
-    for kind in ("identities", "profiles", "interactions"):
-        ingest(spark, local, str(tmp / "world" / kind), "parquet", kind)
-    shutil.copytree(local.warehouse, remote.warehouse)
+    days = scored_world.days[:SUBMITTED]
+    copied = scored_copy(*CLUSTER_PARTITIONING)
+    for derived in ("silver", "gold", "ops"):
+        shutil.rmtree(copied.warehouse / derived)
+    local, remote = scored_world.cfg, copied.cfg
 
     # the submit's working directory holds only the overlay (the whole effective config of the cluster run): no
     # checkout, no conf/, so the defaults must come from inside the zip
@@ -146,9 +141,9 @@ def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
         "--conf",
         "test.yaml",
         "--date",
-        str(DAYS[0]),
+        str(days[0]),
         "--end",
-        str(DAYS[-1]),
+        str(days[-1]),
     ]
     log = tmp / "submit.log"
     with log.open("w") as out:
@@ -157,15 +152,13 @@ def runs(spark, make_config, world_shape, cluster, package, tmp_path_factory):
             cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(), start_new_session=True
         )
         try:
-            for day in DAYS:
-                run_daily(spark, local, day)
             rc = job.wait(timeout=600)
         finally:
             if job.poll() is None:
                 os.killpg(job.pid, signal.SIGKILL)
                 job.wait()
     assert rc == 0, f"{' '.join(cmd)} exited {rc}:\n" + "\n".join(log.read_text().splitlines()[-60:])
-    return local, remote, events
+    return local, remote, days, events
 
 
 def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(package, tmp_path):
@@ -190,8 +183,8 @@ def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(pack
 
 
 def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
-    local, remote, _ = runs
-    for day in DAYS:
+    local, remote, days, _ = runs
+    for day in days:
         for table in COMPARED:
             expected = Warehouse(spark, local)[table].partition(day)
             assert expected is not None and expected.count() > 300, (table.name, day)
@@ -199,7 +192,7 @@ def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
 
 
 def test_the_submitted_job_ran_its_tasks_on_two_executors_of_the_cluster(runs, cluster):
-    _, _, events = runs
+    _, _, _, events = runs
     (app_dir,) = events.iterdir()
     log = [json.loads(line) for f in sorted(app_dir.glob("events_*")) for line in f.read_text().splitlines()]
     added = {e["Executor ID"]: e["Executor Info"]["Host"] for e in log if e["Event"] == "SparkListenerExecutorAdded"}
