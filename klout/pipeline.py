@@ -27,6 +27,7 @@ from klout.progress import log, step
 from klout.runlog import RUN_ID, DateRun, RunInputs, reusable_steps, successes
 from klout.runlog import write as write_log
 from klout.score.run import run_score
+from klout.warehouse import known_partitions
 from klout.window import span
 
 Step = Callable[[SparkSession, Config, dt.date], dict]
@@ -90,7 +91,11 @@ def run_daily(spark: SparkSession, cfg: Config, run_date: dt.date) -> dict[str, 
     """Every step of `run_date` in order, without the run log (tests, experiments, benchmarks); returns each step's
     counts. Each step replaces only its own partitions, so a rerun after a failure recomputes the same tables."""
     interactions = window_total(interactions_per_day(spark, cfg, [run_date]), run_date, cfg)
-    with step("daily", date=run_date.isoformat()), execution_for(spark, cfg, interactions, run_date.isoformat()):
+    with (
+        step("daily", date=run_date.isoformat()),
+        execution_for(spark, cfg, interactions, run_date.isoformat()),
+        known_partitions(),
+    ):
         return {name: STEPS[name](spark, cfg, run_date) for name in COMMANDS["daily"].steps}
 
 
@@ -131,30 +136,31 @@ def run_dates(
     runs = dates if score_days == "all" else dates[-1:]
     token = RUN_ID.set(run_id)
     try:
-        pending = _plan(spark, cfg, command, runs, run_id, resumable and not force)
-        skipped = [p for p in pending if p.skip]
-        if skipped:
-            write_log(spark, cfg, [row for p in skipped for row in p.run.ended("skipped", 0, p.skip)])
-        for p in skipped:
-            log.info("%s %s: skipped, %s", command, p.run.run_date, p.skip)
-            yield DateOutcome(p.run.run_date, "skipped", message=p.skip)
-        todo = [p.run for p in pending if not p.skip]
-        reused = _reused(todo[0], COMMANDS[command].steps) if todo and resumable and not force else ()
-        fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
-        per_day = interactions_per_day(spark, cfg, [r.run_date for r in todo])
-        try:
-            days = _aggregate(spark, cfg, command, fresh, score_days, sum(per_day.values()))
-        except BaseException as e:  # the first date to run is the one this pass failed
-            _failed(todo[0], "aggregates", e, {})
-            raise
-        aggregated = AGGREGATED.set(days)
-        try:
-            for i, run in enumerate(todo):
-                with execution_for(spark, cfg, window_total(per_day, run.run_date, cfg), run.run_date.isoformat()):
-                    counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
-                yield DateOutcome(run.run_date, "succeeded", counts)
-        finally:
-            AGGREGATED.reset(aggregated)
+        with known_partitions():  # what a step or a date writes, the next one reads without checking it again
+            pending = _plan(spark, cfg, command, runs, run_id, resumable and not force)
+            skipped = [p for p in pending if p.skip]
+            if skipped:
+                write_log(spark, cfg, [row for p in skipped for row in p.run.ended("skipped", 0, p.skip)])
+            for p in skipped:
+                log.info("%s %s: skipped, %s", command, p.run.run_date, p.skip)
+                yield DateOutcome(p.run.run_date, "skipped", message=p.skip)
+            todo = [p.run for p in pending if not p.skip]
+            reused = _reused(todo[0], COMMANDS[command].steps) if todo and resumable and not force else ()
+            fresh = [r.run_date for r in todo[1 if "features" in reused else 0 :]]
+            per_day = interactions_per_day(spark, cfg, [r.run_date for r in todo])
+            try:
+                days = _aggregate(spark, cfg, command, fresh, score_days, sum(per_day.values()))
+            except BaseException as e:  # the first date to run is the one this pass failed
+                _failed(todo[0], "aggregates", e, {})
+                raise
+            aggregated = AGGREGATED.set(days)
+            try:
+                for i, run in enumerate(todo):
+                    with execution_for(spark, cfg, window_total(per_day, run.run_date, cfg), run.run_date.isoformat()):
+                        counts = _run_steps(run, COMMANDS[command].steps, reused if i == 0 else ())
+                    yield DateOutcome(run.run_date, "succeeded", counts)
+            finally:
+                AGGREGATED.reset(aggregated)
     finally:
         RUN_ID.reset(token)
 

@@ -15,6 +15,7 @@ Every commit runs in `committing`, which turns a Delta commit conflict into Conc
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 import uuid
@@ -39,6 +40,25 @@ HOLD_WRITE_ENV = "KLOUT_TEST_HOLD_WRITE"
 
 # Tables this process created or found, by path: `ensure` needs no SQL for them again.
 _EXISTING: set[str] = set()
+
+# Within `known_partitions()`: the (table path, date) partitions this process replaced with rows since, which
+# `partition` and `required_partition` then know to be there without a Spark job.
+_WRITTEN: contextvars.ContextVar[set[tuple[str, dt.date]] | None] = contextvars.ContextVar(
+    "klout_written_partitions", default=None
+)
+
+
+@contextmanager
+def known_partitions() -> Iterator[None]:
+    """Within the block, a date partition this process wrote with rows is known to be there: reading it back as an
+    input (`required_partition`, `partition`) costs no job to check that it is not empty. The pipeline opens one
+    per run, whose steps read what the step or the date before wrote. Writing the partition again without rows, or
+    a DELETE or UPDATE of its table, forgets it."""
+    token = _WRITTEN.set(set())
+    try:
+        yield
+    finally:
+        _WRITTEN.reset(token)
 
 
 class Warehouse:
@@ -111,7 +131,7 @@ class BoundTable:
         if df is None:
             return None
         rows = df.where(F.col("date") == F.lit(date))
-        return rows if not rows.isEmpty() else None
+        return rows if (self.path, date) in (_WRITTEN.get() or ()) or not rows.isEmpty() else None
 
     def required_partition(self, date: dt.date, step: str) -> DataFrame:
         """The rows of `date` without the date column; InputError (exit 3) naming the missing partition and the
@@ -225,7 +245,12 @@ class BoundTable:
             writer = writer.option("mergeSchema", "true")
         with committing(self.table, f"replacing its {span(dates)} partition(s)"):
             writer.save(self.path)
-        return int(written.get["rows"])
+        rows = int(written.get["rows"])
+        if (known := _WRITTEN.get()) is not None:
+            known.difference_update((self.path, d) for d in dates)
+            if rows and len(dates) == 1:  # several dates: which of them got rows is not known
+                known.update((self.path, d) for d in dates)
+        return rows
 
     @staticmethod
     def replace_together(writes: list[tuple[BoundTable, DataFrame, dt.date]]) -> list[int]:
@@ -241,14 +266,15 @@ class BoundTable:
         written = [0] * len(writes)
         failed: list[BaseException] = []
 
-        def write(i: int) -> None:
+        def write(i: int, context: contextvars.Context) -> None:
             table, rows, date = writes[i]
             try:
-                written[i] = table.replace_partition(rows, date)
+                written[i] = context.run(table.replace_partition, rows, date)
             except BaseException as e:  # raised in the calling thread, once every write has ended
                 failed.append(e)
 
-        threads = [InheritableThread(target=write, args=(i,)) for i in range(len(writes))]
+        # each thread runs in a copy of the caller's context: `known_partitions` holds what it writes
+        threads = [InheritableThread(target=write, args=(i, contextvars.copy_context())) for i in range(len(writes))]
         for t in threads:
             t.start()
         for t in threads:
@@ -264,6 +290,7 @@ class BoundTable:
         before = self.version()
         with committing(self.table, "deleting from it"):
             self._delta().delete(cond)
+        self._forget()
         return self.committed(before, "DELETE", "numDeletedRows")
 
     def update(self, cond: Column, values: dict[str, Column]) -> int:
@@ -273,6 +300,7 @@ class BoundTable:
         before = self.version()
         with committing(self.table, "updating it"):
             self._delta().update(cond, values)
+        self._forget()
         return self.committed(before, "UPDATE", "numUpdatedRows")
 
     # ---- maintenance ------------------------------------------------------------------------------------------
@@ -295,6 +323,11 @@ class BoundTable:
         """True when the latest commit is a VACUUM's end: nothing changed since, so nothing new to vacuum."""
         last = self.history(1).first()
         return last is not None and last["operation"] == "VACUUM END"
+
+    def _forget(self) -> None:
+        """After a DELETE or UPDATE: no partition of this table is known to have rows any more."""
+        if (known := _WRITTEN.get()) is not None:
+            known.difference_update({k for k in known if k[0] == self.path})
 
     def _delta(self):
         from delta.tables import DeltaTable  # Column-predicate DELETE and UPDATE have no SQL form for a Column
