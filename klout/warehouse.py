@@ -51,9 +51,9 @@ _WRITTEN: contextvars.ContextVar[set[tuple[str, dt.date]] | None] = contextvars.
 @contextmanager
 def known_partitions() -> Iterator[None]:
     """Within the block, a date partition this process wrote with rows is known to be there: reading it back as an
-    input (`required_partition`, `partition`) costs no job to check that it is not empty. The pipeline opens one
-    per run, whose steps read what the step or the date before wrote. Writing the partition again without rows, or
-    a DELETE or UPDATE of its table, forgets it."""
+    input (`required_partition`, `partition`, `latest_before` the day after) costs no job to find it. The pipeline
+    opens one per run, whose steps read what the step or the date before wrote. Writing the partition again without
+    rows, or a DELETE or UPDATE of its table, forgets it."""
     token = _WRITTEN.set(set())
     try:
         yield
@@ -146,6 +146,9 @@ class BoundTable:
         df = self.try_read()
         if df is None:
             return None
+        day_before = date - dt.timedelta(days=1)
+        if (self.path, day_before) in (_WRITTEN.get() or ()):  # written by this run: no job to find the latest
+            return df.where(F.col("date") == F.lit(day_before)).drop("date")
         rows = df.where(F.col("date") < F.lit(date))
         latest = rows.agg(F.max("date")).first()
         assert latest is not None  # a global aggregate: always exactly one row

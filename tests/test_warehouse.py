@@ -43,6 +43,11 @@ def test_a_partition_written_in_a_run_is_read_back_unchecked_until_emptied_or_de
         assert unchecked < checked
         assertDataFrameEqual(got, [("twitter", "a", "reactions", 2.0)])
 
+        # the latest before the next day: the day just written, found without looking for the latest date
+        latest, found = _jobs(spark, lambda: state.latest_before(D + dt.timedelta(days=1)))
+        assertDataFrameEqual(latest, [("twitter", "a", "reactions", 2.0)])
+        assert found < _jobs(spark, lambda: state.latest_before(D + dt.timedelta(days=2)))[1]
+
         assert state.replace_partition(none, D) == 0  # replaced by nothing: looked for again, and absent
         assert state.partition(D) is None
 
