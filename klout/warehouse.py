@@ -42,10 +42,15 @@ HOLD_WRITE_ENV = "KLOUT_TEST_HOLD_WRITE"
 _EXISTING: set[str] = set()
 
 # Within `known_partitions()`: the (table path, date) partitions this process replaced with rows since, which
-# `partition` and `required_partition` then know to be there without a Spark job.
+# `partition`, `required_partition` and `latest_before` then know to be there without a Spark job.
 _WRITTEN: contextvars.ContextVar[set[tuple[str, dt.date]] | None] = contextvars.ContextVar(
     "klout_written_partitions", default=None
 )
+
+
+def _known(path: str, date: dt.date) -> bool:
+    """True when this run wrote the `date` partition of the table at `path` with rows (see `known_partitions`)."""
+    return (path, date) in (_WRITTEN.get() or ())
 
 
 @contextmanager
@@ -131,7 +136,7 @@ class BoundTable:
         if df is None:
             return None
         rows = df.where(F.col("date") == F.lit(date))
-        return rows if (self.path, date) in (_WRITTEN.get() or ()) or not rows.isEmpty() else None
+        return rows if _known(self.path, date) or not rows.isEmpty() else None
 
     def required_partition(self, date: dt.date, step: str) -> DataFrame:
         """The rows of `date` without the date column; InputError (exit 3) naming the missing partition and the
@@ -147,7 +152,7 @@ class BoundTable:
         if df is None:
             return None
         day_before = date - dt.timedelta(days=1)
-        if (self.path, day_before) in (_WRITTEN.get() or ()):  # written by this run: no job to find the latest
+        if _known(self.path, day_before):  # written by this run: no job to find the latest
             return df.where(F.col("date") == F.lit(day_before)).drop("date")
         rows = df.where(F.col("date") < F.lit(date))
         latest = rows.agg(F.max("date")).first()

@@ -66,7 +66,7 @@ class JvmCpu:
     threads that serve Py4J (planning, Delta's driver work) and the rest. A small day's wall time against its CPU
     says whether it waits or computes."""
 
-    KINDS = {"C\\d CompilerThre": "jit", "Executor task": "tasks", "Thread-\\d": "driver"}
+    KINDS = {r"C\d CompilerThre": "jit", "Executor task": "tasks", r"Thread-\d": "driver"}
 
     def __init__(self, spark):
         self.pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
