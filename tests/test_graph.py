@@ -41,6 +41,20 @@ def _edges_daily(spark, rows, ring=1.0):
     )
 
 
+def _graphs_daily(spark, graphs):
+    """silver/edges_daily rows of several graphs at once, each {network: [(date, actor, target, weight)]} on a network
+    of its own (factors neutral): the pass never mixes networks (shares, priors and the fixed point are per network),
+    so one pass computes them all."""
+    rows = [(d, n, a, t, 1, float(w), 1.0, 1.0, 1.0, False) for n, g in graphs.items() for d, a, t, w in g]
+    return spark.createDataFrame(rows, schemas.EDGES_DAILY)
+
+
+def _graphs_pass(spark, cfg, graphs, start=None):
+    """The converged pass over `_graphs_daily(graphs)` without features."""
+    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg))
+    return converge(persist_vertices(vertices(_no_features(spark, cfg), edges, cfg)), edges, start, cfg.graph)
+
+
 def _no_features(spark, cfg):
     cols = [
         "network",
@@ -158,16 +172,16 @@ def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, make_config, tmp
     cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT)
     hub = [(D, f"f{i}", "h", 1) for i in range(6)]
     rows = hub + [(D, "h", "a", 1), (D, "a", "b", 1), (D, "b", "h", 1), (D, "b", "c", 3), (D, "c", "c2", 1)]
-    cold = _pass(spark, cfg, rows)[0]
+    # the same graph twice: on `cold` every account starts at its prior, on `warm` from far-off values
     start = spark.createDataFrame(
-        [("twitter", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
+        [("warm", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
         "network string, account_id string, raw double",
     )
-    warm = _pass(spark, cfg, rows, start=start)[0]
-    assert cold.converged and warm.converged
-    assert_approx_df_equality(
-        cold.state.select("account_id", "raw"), warm.state.select("account_id", "raw"), 1e-9, ignore_row_order=True
-    )
+    result = _graphs_pass(spark, cfg, {"cold": rows, "warm": rows}, start=start)
+    assert result.converged
+    raw = lambda n: result.state.where(F.col("network") == n).select("account_id", "raw")  # noqa: E731
+    assert raw("cold").count() == len({a for _, x, y, _ in rows for a in (x, y)})
+    assert_approx_df_equality(raw("cold"), raw("warm"), 1e-9, ignore_row_order=True)
 
 
 @pytest.mark.fast
@@ -185,10 +199,13 @@ def test_an_extra_reaction_never_lowers_the_target(spark, make_config, tmp_path)
     # reaction of weight 0.2 (share 0.2 under the floor 1) adds at least d x raw(e) x 0.2 = 0.6 x 0.4 x 0.2 = 0.048
     cfg = make_config(tmp_path, "graph.damping=0.6", *TIGHT, "graph.tolerance=1.0e-8")
     base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1), (D, "d", "c", 1)]
-    before = _influence(spark, cfg, base)
-    for extra in [(D, "c", "a", 1), (D, "d", "a", 1), (D, "b", "a", 5), (D, "e", "a", 0.2)]:
-        after = _influence(spark, cfg, base + [extra])
-        assert after["a"] > before["a"], extra
+    extras = [(D, "c", "a", 1), (D, "d", "a", 1), (D, "b", "a", 5), (D, "e", "a", 0.2)]
+    graphs = {"base": base, **{f"extra{i}": base + [e] for i, e in enumerate(extras)}}  # one pass, five networks
+    result = _graphs_pass(spark, cfg, graphs)
+    a = {r["network"]: r["raw"] for r in result.state.where(F.col("account_id") == "a").collect()}
+    assert result.converged and sorted(a) == sorted(graphs)
+    for i, extra in enumerate(extras):
+        assert a[f"extra{i}"] > a["base"], extra
 
 
 @pytest.mark.fast
