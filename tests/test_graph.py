@@ -36,23 +36,14 @@ TOL = {"rtol": 0.0, "atol": 1e-9}
 def _edges_daily(spark, rows, ring=1.0):
     """silver/edges_daily rows from (date, actor, target, weight) on twitter; the reactors' ring factor `ring`
     (already in the weight), other factors neutral."""
-    return spark.createDataFrame(
-        [(d, "twitter", a, t, 1, float(w), 1.0, 1.0, ring, False) for d, a, t, w in rows], schemas.EDGES_DAILY
-    )
+    return _graphs_daily(spark, {"twitter": rows}, ring)
 
 
-def _graphs_daily(spark, graphs):
-    """silver/edges_daily rows of several graphs at once, each {network: [(date, actor, target, weight)]} on a network
-    of its own (factors neutral): the pass never mixes networks (shares, priors and the fixed point are per network),
-    so one pass computes them all."""
-    rows = [(d, n, a, t, 1, float(w), 1.0, 1.0, 1.0, False) for n, g in graphs.items() for d, a, t, w in g]
+def _graphs_daily(spark, graphs, ring=1.0):
+    """`_edges_daily` of several graphs at once, {network: rows}, each on a network of its own: the pass never mixes
+    networks (shares, priors and the fixed point are per network), so one pass computes them all."""
+    rows = [(d, n, a, t, 1, float(w), 1.0, 1.0, ring, False) for n, g in graphs.items() for d, a, t, w in g]
     return spark.createDataFrame(rows, schemas.EDGES_DAILY)
-
-
-def _graphs_pass(spark, cfg, graphs, start=None):
-    """The converged pass over `_graphs_daily(graphs)` without features."""
-    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg))
-    return converge(persist_vertices(vertices(_no_features(spark, cfg), edges, cfg)), edges, start, cfg.graph)
 
 
 def _no_features(spark, cfg):
@@ -73,7 +64,12 @@ def _no_features(spark, cfg):
 
 def _pass(spark, cfg, rows, start=None, features=None):
     """(converged state, edges) of the graph of `rows` ending on D."""
-    edges = persist_edges(with_shares(window_edges(_edges_daily(spark, rows), D, cfg), cfg))
+    return _graphs_pass(spark, cfg, {"twitter": rows}, start, features)
+
+
+def _graphs_pass(spark, cfg, graphs, start=None, features=None):
+    """(converged state, edges) of the graphs of `_graphs_daily(graphs)` ending on D, in one pass."""
+    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg))
     verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg))
     return converge(verts, edges, start, cfg.graph), edges
 
@@ -177,7 +173,7 @@ def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, make_config, tmp
         [("warm", a, 50.0 if a == "h" else 0.01) for a in ("h", "a", "b", "c", "f0")],
         "network string, account_id string, raw double",
     )
-    result = _graphs_pass(spark, cfg, {"cold": rows, "warm": rows}, start=start)
+    result, _ = _graphs_pass(spark, cfg, {"cold": rows, "warm": rows}, start=start)
     assert result.converged
     raw = lambda n: result.state.where(F.col("network") == n).select("account_id", "raw")  # noqa: E731
     assert raw("cold").count() == len({a for _, x, y, _ in rows for a in (x, y)})
@@ -201,7 +197,7 @@ def test_an_extra_reaction_never_lowers_the_target(spark, make_config, tmp_path)
     base = [(D, "a", "b", 2), (D, "b", "a", 2), (D, "c", "a", 1), (D, "c", "b", 3), (D, "b", "d", 1), (D, "d", "c", 1)]
     extras = [(D, "c", "a", 1), (D, "d", "a", 1), (D, "b", "a", 5), (D, "e", "a", 0.2)]
     graphs = {"base": base, **{f"extra{i}": base + [e] for i, e in enumerate(extras)}}  # one pass, five networks
-    result = _graphs_pass(spark, cfg, graphs)
+    result, _ = _graphs_pass(spark, cfg, graphs)
     a = {r["network"]: r["raw"] for r in result.state.where(F.col("account_id") == "a").collect()}
     assert result.converged and sorted(a) == sorted(graphs)
     for i, extra in enumerate(extras):
