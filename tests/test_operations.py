@@ -243,9 +243,9 @@ HOLD_WRITE = "KLOUT_TEST_HOLD_WRITE"  # klout's test hook: "<table>=<flag file>"
 STARTUP = 300.0  # seconds a process may take to reach a point of its run (a cold JVM on a busy machine)
 
 
-def _command(cfg, spark_sets, *extra: str) -> list[str]:
+def _command(cfg, spark_sets, *extra: str, step: str = "daily") -> list[str]:
     sets = [a for s in spark_sets for a in ("--set", s)]
-    return [sys.executable, "-m", "klout", "daily", "--date", str(D3), *extra, *_args(cfg)[:-1], *sets]
+    return [sys.executable, "-m", "klout", step, "--date", str(D3), *extra, *_args(cfg)[:-1], *sets]
 
 
 def _start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -319,10 +319,15 @@ def _assert_whole_or_absent(spark, cfg, reference) -> list[str]:
     return present
 
 
-KILLS = [  # (a log line in the middle of a step, the D3 outputs whole when the process dies there)
-    ("features.state: start", ["silver/edges_daily", "silver/account_daily"]),
-    ("graph.iteration 2:", ["silver/edges_daily", "silver/account_daily", "silver/feature_state", "gold/features"]),
+KILLS = [  # (the step a process runs, a log line in the middle of it, the D3 outputs whole when it dies there)
+    ("features", "features.state: start", ["silver/edges_daily", "silver/account_daily"]),
     (
+        "graph",
+        "graph.iteration 2:",
+        ["silver/edges_daily", "silver/account_daily", "silver/feature_state", "gold/features"],
+    ),
+    (
+        "score",
         "gate score_jumps passed",
         [
             "silver/edges_daily",
@@ -340,12 +345,13 @@ def test_a_run_killed_in_the_middle_of_each_step_leaves_nothing_partial_and_a_re
 ):
     warehouse, reference = base
     cfg = copy_warehouse(warehouse, tmp_path, *WORLD)
-    for i, (marker, written) in enumerate(KILLS):
-        _kill_at(_command(cfg, spark_sets, "--run-id", f"killed{i}"), marker, tmp_path / f"killed{i}.log")
-        # the killed step's partition is not visible: only whole outputs of the steps before it (those of a step
-        # after it are absent: every earlier kill came before that step too)
+    for i, (step, marker, written) in enumerate(KILLS):
+        if i:  # the step before completes in this warm session: each cold process runs only the step it is killed in
+            assert cli.main([KILLS[i - 1][0], "--date", str(D3), *_args(cfg)]) == 0
+        _kill_at(_command(cfg, spark_sets, "--run-id", f"killed{i}", step=step), marker, tmp_path / f"killed{i}.log")
+        # the killed step's partitions are not visible: only whole outputs of the steps before it
         assert _assert_whole_or_absent(spark, cfg, reference) == written, marker
-        assertDataFrameEqual(_log(spark, cfg, f"killed{i}"), [(D3, "daily", "running", None)])
+        assertDataFrameEqual(_log(spark, cfg, f"killed{i}"), [(D3, step, "running", None)])
     # the rerun is not skipped (no killed run succeeded) and writes what an uninterrupted run writes
     assert cli.main(["daily", "--date", str(D3), *_args(cfg)]) == 0
     assert len(_assert_whole_or_absent(spark, cfg, reference)) == len(DAY_OUTPUTS)
