@@ -129,7 +129,6 @@ class GraphConfig:
     damping: float = field(metadata=limits(ge=0.0, lt=1.0))
     tolerance: float = field(metadata=limits(ge=0.0))
     max_iterations: int = field(metadata=limits(ge=1, le=1000))
-    checkpoint_every: int = field(metadata=limits(ge=1))
     attention_floor: float = field(metadata=limits(gt=0.0))
     attention_quantile: float = field(metadata=limits(ge=0.0, lt=1.0))
     warm_start: bool

@@ -1,8 +1,14 @@
-"""Where a path points: a URI (s3a://, hdfs://, file://) is used as given, a local path is made absolute."""
+"""Where a path points: a URI (s3a://, hdfs://, file://) is used as given, a local path is made absolute; and the
+few things the driver does to a path itself (delete a run's files), through Hadoop's FileSystem, so a local folder
+and an object store behave alike."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the path arithmetic is used before Spark is imported
+    from pyspark.sql import SparkSession
 
 
 def is_uri(path: str) -> bool:
@@ -18,3 +24,12 @@ def resolved(path: str) -> str:
 def joined(root: str, *parts: str) -> str:
     """`root`/`parts` for a URI or a local path alike (no doubled slashes)."""
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def delete(spark: SparkSession, path: str) -> None:
+    """Delete `path` and everything under it, wherever it is (nothing when absent)."""
+    sc = spark.sparkContext
+    jvm = sc._jvm
+    assert jvm is not None  # set for as long as the SparkContext is alive
+    hpath = jvm.org.apache.hadoop.fs.Path(resolved(path))
+    hpath.getFileSystem(sc._jsc.hadoopConfiguration()).delete(hpath, True)

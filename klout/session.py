@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from klout import paths
 from klout.config import Config
 from klout.paths import is_uri, joined
 
@@ -106,9 +107,7 @@ def run_checkpoint_dir(spark, cfg: Config, name: str) -> Iterator[str]:
     try:
         yield path
     finally:
-        jvm = sc._jvm
-        hpath = jvm.org.apache.hadoop.fs.Path(path)
-        hpath.getFileSystem(sc._jsc.hadoopConfiguration()).delete(hpath, True)
+        paths.delete(spark, path)
         sc.setCheckpointDir(base)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 
 import pytest
 from chispa import assert_approx_df_equality
@@ -20,6 +21,8 @@ from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.run import account_influence
 from klout.graph.window import window_edges, with_shares
+from klout.paths import joined
+from klout.session import checkpoint_dir
 
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
@@ -27,7 +30,6 @@ F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
 TIGHT = [
     "graph.tolerance=1.0e-11",
     "graph.max_iterations=200",
-    "graph.checkpoint_every=3",
     "graph.attention_quantile=0",
 ]
 TOL = {"rtol": 0.0, "atol": 1e-9}
@@ -69,9 +71,11 @@ def _pass(spark, cfg, rows, start=None, features=None):
 
 def _graphs_pass(spark, cfg, graphs, start=None, features=None):
     """(converged state, edges) of the graphs of `_graphs_daily(graphs)` ending on D, in one pass."""
-    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg))
-    verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg))
-    return converge(verts, edges, start, cfg.graph), edges
+    n = cfg.spark.shuffle_partitions
+    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg), n)
+    verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg), n)
+    checkpoints = joined(checkpoint_dir(cfg), f"test-graph-{uuid.uuid4().hex}")  # kept: the state is read after
+    return converge(verts, edges, start, cfg.graph, n, checkpoints), edges
 
 
 def _influence(spark, cfg, rows, **kw):
@@ -234,7 +238,6 @@ def test_forced_iterations_stop_at_the_maximum_and_report_it(spark, make_config,
         tmp_path,
         "graph.tolerance=0",
         "graph.max_iterations=7",
-        "graph.checkpoint_every=2",
         "graph.attention_quantile=0",
     )
     result, _ = _pass(spark, cfg, [(D, "a", "b", 1), (D, "b", "a", 1), (D, "c", "a", 1)])

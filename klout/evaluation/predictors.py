@@ -32,16 +32,18 @@ def unweighted_pagerank(
 ) -> DataFrame:
     """(network, account_id, pagerank) for `accounts` (network, account_id) over the reactor → account `pairs`
     (network, actor_id, target_id, distinct), iterated to the graph pass's tolerance with its damping."""
+    partitions = cfg.spark.shuffle_partitions
     out_degree = pairs.groupBy("network", "actor_id").agg(F.count(F.lit(1)).alias("_deg"))
     edges = persist_edges(
         pairs.join(out_degree, ["network", "actor_id"]).select(
             "network", "actor_id", "target_id", (F.lit(1.0) / F.col("_deg")).alias("share")
-        )
+        ),
+        partitions,
     )
-    vertices = persist_vertices(accounts.select("network", "account_id", F.lit(1.0).alias("prior")))
+    vertices = persist_vertices(accounts.select("network", "account_id", F.lit(1.0).alias("prior")), partitions)
     try:
-        with run_checkpoint_dir(spark, cfg, name):
-            result = converge(vertices, edges, None, cfg.graph)
+        with run_checkpoint_dir(spark, cfg, name) as checkpoints:
+            result = converge(vertices, edges, None, cfg.graph, partitions, checkpoints)
             return result.state.select("network", "account_id", F.col("raw").alias("pagerank")).localCheckpoint()
     finally:
         edges.unpersist()

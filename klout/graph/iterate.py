@@ -4,9 +4,9 @@
 
 Σ_a share(r, a) ≤ 1 for every reactor, so each step is a contraction (factor `damping`): from any start (cold from
 the prior, warm from yesterday) it converges to the same fixed point, whatever the cycles, dangling or isolated
-accounts and hubs. Edges are partitioned by reactor and persisted once; the state is checkpointed each iteration,
-reliably checkpointed every `graph.checkpoint_every` iterations (locally in between), so the plan never grows
-with the iterations.
+accounts and hubs. Edges are partitioned by reactor and persisted once, the state is partitioned by account into
+the same partitions, so an iteration shuffles only its partially aggregated intake; each state is checkpointed
+reliably (the one before deleted), so neither the plan nor the lineage grows with the iterations.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
+from klout import paths
 from klout.config import GraphConfig
+from klout.paths import joined
 from klout.progress import log
+from klout.session import session_conf
 from klout.weights import exact_sum
 
 KEY = ["network", "account_id"]
@@ -28,7 +31,7 @@ KEY = ["network", "account_id"]
 
 @dataclass(frozen=True)
 class Convergence:
-    """How the pass ended: the state (network, account_id, prior, raw, _old; checkpointed), iterations run, the
+    """How the pass ended: the state (network, account_id, prior, raw, _old; reliably checkpointed), iterations run, the
     last change, per-iteration seconds."""
 
     state: DataFrame
@@ -47,29 +50,33 @@ def partitions_for(edges: int, most: int) -> int:
     return max(1, min(most, -(-edges // EDGES_PER_PARTITION)))
 
 
-def persist_edges(edges: DataFrame, partitions: int | None = None) -> DataFrame:
+def persist_edges(edges: DataFrame, partitions: int) -> DataFrame:
     """Partition the edges by reactor (the key every iteration joins the state on) and keep them for the pass."""
-    key = ("network", "actor_id")
-    by = edges.repartition(partitions, *key) if partitions else edges.repartition(*key)
-    return by.persist(StorageLevel.MEMORY_AND_DISK)
+    return edges.repartition(partitions, "network", "actor_id").persist(StorageLevel.MEMORY_AND_DISK)
 
 
-def persist_vertices(vertices: DataFrame, partitions: int | None = None) -> DataFrame:
+def persist_vertices(vertices: DataFrame, partitions: int) -> DataFrame:
     """Partition the vertices by account (the key of the state) and keep them for the pass."""
-    by = vertices.repartition(partitions, *KEY) if partitions else vertices.repartition(*KEY)
-    return by.persist(StorageLevel.MEMORY_AND_DISK)
+    return vertices.repartition(partitions, *KEY).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def step(state: DataFrame, edges: DataFrame, damping: float) -> DataFrame:
     """One iteration over the state (network, account_id, prior, raw): every account's new `raw` from its prior and
-    its reactors' current influence, with the value it replaces as `_old`."""
+    its reactors' current influence, with the value it replaces as `_old`.
+
+    Both joins are hash joins that build the smaller side of each partition: with the edges partitioned by reactor
+    and the state by account into the same partitions (`loop_settings`), neither is shuffled or sorted; only the
+    partially aggregated intake moves."""
+    reactors = state.select("network", F.col("account_id").alias("actor_id"), "raw").hint("shuffle_hash")
     intake = (
-        edges.join(state.select("network", F.col("account_id").alias("actor_id"), "raw"), ["network", "actor_id"])
+        edges.join(reactors, ["network", "actor_id"], "inner")
         .groupBy("network", F.col("target_id").alias("account_id"))
         .agg(exact_sum(F.col("raw") * F.col("share")).alias("_intake"))
     )
     new = F.lit(1.0 - damping) * F.col("prior") + F.lit(damping) * F.coalesce("_intake", F.lit(0.0))
-    return state.join(intake, KEY, "left").select(*KEY, "prior", new.alias("raw"), F.col("raw").alias("_old"))
+    return state.join(intake.hint("shuffle_hash"), KEY, "left").select(
+        *KEY, "prior", new.alias("raw"), F.col("raw").alias("_old")
+    )
 
 
 def relative_change() -> Column:
@@ -78,51 +85,74 @@ def relative_change() -> Column:
     return F.abs(F.col("raw") - F.col("_old")) / F.greatest(F.col("_old"), F.lit(1.0))
 
 
-def converge(vertices: DataFrame, edges: DataFrame, start: DataFrame | None, cfg: GraphConfig) -> Convergence:
+def loop_settings(partitions: int) -> dict[str, str]:
+    """The session settings the iterations run under: every shuffle cut into the pass's `partitions`, so the intake
+    lands where the state already is, and AQE off, because a state that AQE planned forgets its partitioning when
+    persisted or checkpointed (Spark 4.2), which costs two more exchanges per iteration. Skew is the partial
+    aggregation's job here, not AQE's."""
+    return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(partitions)}
+
+
+def _checkpointed(state: DataFrame, directory: str) -> DataFrame:
+    """`state` reliably checkpointed under `directory`: persisted first, so the write reads what the count computed
+    rather than computing it twice, and unpersisted once written."""
+    state.sparkSession.sparkContext.setCheckpointDir(directory)
+    cached = state.persist(StorageLevel.MEMORY_AND_DISK)
+    kept = cached.checkpoint(eager=True)
+    cached.unpersist()
+    return kept
+
+
+def converge(
+    vertices: DataFrame,
+    edges: DataFrame,
+    start: DataFrame | None,
+    cfg: GraphConfig,
+    partitions: int,
+    checkpoints: str,
+) -> Convergence:
     """Iterate `step` from `start` (network, account_id, raw; accounts it lacks start at their prior) until no
     account moves more than `cfg.tolerance` (`relative_change`), or `cfg.max_iterations`.
 
     `vertices` (network, account_id, prior) and `edges` (network, actor_id, target_id, share) should come from
-    `persist_vertices` and `persist_edges`; a checkpoint directory must be set on the SparkContext."""
+    `persist_vertices` and `persist_edges` with the same `partitions`. Each state is checkpointed reliably under
+    `checkpoints` (a URI or a local path, for this pass alone): the plan and the lineage stay one iteration long, a
+    lost executor's part of the state is read back from the files, and the state before is deleted. The returned
+    state's files stay there until the caller deletes `checkpoints`."""
+    spark = vertices.sparkSession
     links = edges.select("network", "actor_id", "target_id", "share")
     initial = vertices.select(*KEY, "prior", F.col("prior").alias("raw"))
     if start is not None:
         initial = vertices.join(start.select(*KEY, F.col("raw").alias("_start")), KEY, "left").select(
             *KEY, "prior", F.coalesce("_start", "prior").alias("raw")
         )
-    counted = Observation(f"klout_graph_0_{uuid.uuid4().hex}")  # counted while checkpointed: no job of its own
-    state = initial.observe(counted, F.count(F.lit(1)).alias("accounts")).localCheckpoint(eager=True)
-    log.info("graph: %d accounts, %s start", counted.get["accounts"], "warm" if start is not None else "cold")
-    seconds: list[float] = []
-    change, converged, i = float("inf"), False, 0
-    for i in range(1, cfg.max_iterations + 1):
-        t0 = time.monotonic()
-        reliable = i % cfg.checkpoint_every == 0
-        # every iteration cuts the lineage (the step reads the state twice, so an uncut plan doubles each time);
-        # every k-th iteration to reliable storage, so a lost executor costs at most k iterations
-        # the change is observed while the checkpoint runs: no second job over the new state
-        moved = Observation(f"klout_graph_{i}_{uuid.uuid4().hex}")
-        new = step(state, links, cfg.damping).observe(
-            moved,
-            F.max(relative_change()).alias("change"),
-            F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved"),
+    with session_conf(spark, loop_settings(partitions)):
+        counted = Observation(f"klout_graph_0_{uuid.uuid4().hex}")  # counted while checkpointed: no job of its own
+        state = _checkpointed(
+            initial.observe(counted, F.count(F.lit(1)).alias("accounts")), joined(checkpoints, "iteration-0")
         )
-        new = new.checkpoint(eager=True) if reliable else new.localCheckpoint(eager=True)
-        stats = moved.get
-        state = new
-        change = float(stats["change"] or 0.0)
-        seconds.append(time.monotonic() - t0)
-        log.info(
-            "graph.iteration %d: max_change=%.3g moved=%d seconds=%.2f%s",
-            i,
-            change,
-            stats["moved"],
-            seconds[-1],
-            " (reliable checkpoint)" if reliable else "",
-        )
-        if change <= cfg.tolerance:
-            converged = True
-            break
+        log.info("graph: %d accounts, %s start", counted.get["accounts"], "warm" if start is not None else "cold")
+        seconds: list[float] = []
+        change, converged, i = float("inf"), False, 0
+        for i in range(1, cfg.max_iterations + 1):
+            t0 = time.monotonic()
+            moved = Observation(f"klout_graph_{i}_{uuid.uuid4().hex}")  # observed while checkpointed: no extra job
+            new = step(state, links, cfg.damping).observe(
+                moved,
+                F.max(relative_change()).alias("change"),
+                F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved"),
+            )
+            state = _checkpointed(new, joined(checkpoints, f"iteration-{i}"))
+            paths.delete(spark, joined(checkpoints, f"iteration-{i - 1}"))
+            stats = moved.get
+            change = float(stats["change"] or 0.0)
+            seconds.append(time.monotonic() - t0)
+            log.info(
+                "graph.iteration %d: max_change=%.3g moved=%d seconds=%.2f", i, change, stats["moved"], seconds[-1]
+            )
+            if change <= cfg.tolerance:
+                converged = True
+                break
     if not converged:
         log.warning(
             "graph: not converged after %d iterations (max_change=%.3g > tolerance %.3g)", i, change, cfg.tolerance

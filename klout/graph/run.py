@@ -103,8 +103,7 @@ def run_graph(
         # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
         window = window_edges(daily, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            most = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
-            partitions = partitions_for(window.count(), most)
+            partitions = partitions_for(window.count(), cfg.spark.shuffle_partitions)
             edges = persist_edges(with_shares(window, cfg), partitions)
             pairs = edges.count()  # materialised before the window is released
         finally:
@@ -112,8 +111,8 @@ def run_graph(
         start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
         verts = persist_vertices(vertices(features, edges, cfg), partitions)
         try:
-            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}"):
-                result = converge(verts, edges, start, cfg.graph)
+            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
+                result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
                 if on_converged is not None:
                     on_converged(result)
                 rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))

@@ -1,0 +1,60 @@
+"""The graph pass's physical plan: one iteration moves only its partially aggregated intake across the cluster.
+
+The session runs with AQE on, as in production; the loop pins its own settings (`loop_settings`), and the plan read
+here is the one the loop executes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from klout.graph.iterate import converge, loop_settings, persist_edges, persist_vertices, step
+from klout.session import session_conf
+
+PARTITIONS = 3  # not the session's shuffle partitions (2): the pass's own count must hold through the loop
+
+
+def _nodes(plan):
+    """Every operator of an executed plan (py4j), parents first, through adaptive plans and their query stages; a
+    cached relation's own plan is not a child."""
+    yield plan
+    name = plan.nodeName()
+    if name == "AdaptiveSparkPlan" or name.endswith("QueryStage"):
+        inner = plan.executedPlan() if name == "AdaptiveSparkPlan" else plan.plan()
+        yield from _nodes(inner)
+        return
+    children = plan.children()
+    for k in range(children.size()):
+        yield from _nodes(children.apply(k))
+
+
+@pytest.mark.fast
+def test_an_iteration_shuffles_only_its_intake_and_keeps_the_state_partitioned(spark, make_config, tmp_path):
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    cfg = make_config(tmp_path, "graph.max_iterations=1", "graph.tolerance=0")
+    links = spark.createDataFrame(
+        [("t", "a", "b", 0.5), ("t", "a", "c", 0.5), ("t", "b", "a", 1.0), ("t", "c", "a", 0.5)],
+        "network string, actor_id string, target_id string, share double",
+    )
+    accounts = spark.createDataFrame([("t", x, 1.0) for x in "abc"], "network string, account_id string, prior double")
+    edges = persist_edges(links, PARTITIONS)
+    verts = persist_vertices(accounts, PARTITIONS)
+    result = converge(verts, edges, None, cfg.graph, PARTITIONS, str(tmp_path / "checkpoints"))
+    with session_conf(spark, loop_settings(PARTITIONS)):
+        nxt = step(result.state, edges, cfg.graph.damping)
+        nxt.write.format("noop").mode("overwrite").save()  # executed, so an adaptive plan would be final
+        plan = nxt._jdf.queryExecution().executedPlan()
+    nodes = list(_nodes(plan))
+    names = [n.nodeName() for n in nodes]
+    exchanges = [n.outputPartitioning().toString() for n in nodes if "Exchange" in n.nodeName()]
+    # one exchange: the contributions, partially aggregated, hashed by target into the pass's partitions
+    assert len(exchanges) == 1, names
+    assert exchanges[0].startswith("hashpartitioning(network#") and "target_id#" in exchanges[0]
+    assert exchanges[0].endswith(f", {PARTITIONS})")
+    assert names.count("HashAggregate") == 2  # partial before the exchange, final after
+    assert "Sort" not in names  # hash joins: neither the edges nor the state is sorted
+    # the new state is partitioned like the old one, so the next iteration needs no exchange for it either
+    out = plan.outputPartitioning().toString()
+    assert out.startswith("hashpartitioning(network#") and "account_id#" in out and out.endswith(f", {PARTITIONS})")
+    edges.unpersist()
+    verts.unpersist()
