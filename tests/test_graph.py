@@ -122,6 +122,24 @@ def test_fixed_point_of_a_small_graph_by_hand(spark, make_config, tmp_path):
 
 
 @pytest.mark.fast
+def test_top_reactors_keep_the_largest_contributions_and_break_ties_by_reactor_id(spark, make_config, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.5", "graph.top_reactors=2", *TIGHT)
+    # every edge its reactor's only one (share 1). f: 0.5; b = 0.5 + 0.5 * 0.5 = 0.75; c, e: 0.5;
+    # a = 0.5 + 0.5 * (0.75 + 0.5 + 0.5) = 1.375; mean = (0.5 + 0.75 + 0.5 + 0.5 + 1.375) / 5 = 0.725
+    rows = [(D, "f", "b", 2), (D, "b", "a", 2), (D, "c", "a", 2), (D, "e", "a", 2)]
+    result, edges = _pass(spark, cfg, rows)
+    mean = 0.725
+    out = account_influence(result.state, edges, cfg).where(F.col("account_id") == "a")
+    # contributions to a: 0.5 * influence(r): b 0.375 / mean, then c and e tied at 0.25 / mean: c, the smaller id
+    expected = [("a", 3, [("b", 0.375 / mean), ("c", 0.25 / mean)])]
+    assertDataFrameEqual(
+        out.select("account_id", "reactors", "top_reactors"),
+        spark.createDataFrame(expected, out.select("account_id", "reactors", "top_reactors").schema),
+        **TOL,
+    )
+
+
+@pytest.mark.fast
 def test_when_decays_window_edges_and_old_days_leave(spark, make_config, tmp_path):
     cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1", "graph.attention_quantile=0")
     rows = [

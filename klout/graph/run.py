@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
@@ -24,6 +24,8 @@ from klout.progress import step
 from klout.session import run_checkpoint_dir
 from klout.warehouse import Warehouse
 from klout.weights import exact_sum
+
+TOP_REACTORS = tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType
 
 
 def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
@@ -47,31 +49,21 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
         .withColumn("contribution", F.lit(d) * F.col("_ri") * F.col("share"))
         .withColumnRenamed("target_id", "account_id")
     )
+    k = cfg.graph.top_reactors
+    # the top k reactors by contribution (ties: the smaller reactor id) in the same aggregation, which keeps at most
+    # k per group and task before the shuffle: a hub's in-edges are never sorted whole in one task
+    top = F.min_by(
+        F.struct(F.col("actor_id").alias("reactor_id"), "contribution"),
+        F.struct(-F.col("contribution"), F.col("actor_id")),
+        k,
+    )
     audience = engaged.groupBy(*KEY).agg(
         F.count(F.lit(1)).alias("reactors"),  # pairs are unique over the window: an exact distinct count
         exact_sum("weight").alias("engaged_weight"),
         F.try_divide(exact_sum(F.col("weight") * F.col("_ri")), exact_sum("weight")).alias("audience_influence"),
+        (top if k > 0 else F.lit(None)).cast(TOP_REACTORS).alias("top_reactors"),
     )
     out = accounts.join(audience, KEY, "left")
-    k = cfg.graph.top_reactors
-    if k > 0:
-        order = Window.partitionBy(*KEY).orderBy(F.desc("contribution"), "actor_id")
-        top = (
-            engaged.withColumn("_rn", F.row_number().over(order))
-            .where(F.col("_rn") <= k)
-            .groupBy(*KEY)
-            .agg(F.array_sort(F.collect_list(F.struct("_rn", "actor_id", "contribution"))).alias("_top"))
-            .select(
-                *KEY,
-                F.transform(
-                    "_top",
-                    lambda t: F.struct(t["actor_id"].alias("reactor_id"), t["contribution"].alias("contribution")),
-                ).alias("top_reactors"),
-            )
-        )
-        out = out.join(top, KEY, "left")
-    else:
-        out = out.withColumn("top_reactors", F.lit(None))
     return out.select(
         *KEY,
         "influence",
@@ -81,9 +73,7 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
         F.coalesce("reactors", F.lit(0)).cast("long").alias("reactors"),
         F.coalesce("engaged_weight", F.lit(0.0)).alias("engaged_weight"),
         "audience_influence",
-        F.coalesce("top_reactors", F.array().cast(tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType)).alias(
-            "top_reactors"
-        ),
+        F.coalesce("top_reactors", F.array().cast(TOP_REACTORS)).alias("top_reactors"),
     )
 
 
