@@ -1,6 +1,6 @@
 """Where a path points: a URI (s3a://, hdfs://, file://) is used as given, a local path is made absolute; and the
-few things the driver does to a path itself (delete a run's files), through Hadoop's FileSystem, so a local folder
-and an object store behave alike."""
+few things the driver does to a path itself (does it exist, delete a run's files), through Hadoop's FileSystem, so
+a local folder and an object store behave alike."""
 
 from __future__ import annotations
 
@@ -26,10 +26,24 @@ def joined(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
+def exists(spark: SparkSession, path: str) -> bool:
+    """Whether `path` exists: a local path on the driver's disk, a URI through its Hadoop FileSystem."""
+    if not is_uri(path):
+        return Path(path).exists()
+    fs, hpath = _filesystem(spark, path)
+    return bool(fs.exists(hpath))
+
+
 def delete(spark: SparkSession, path: str) -> None:
     """Delete `path` and everything under it, wherever it is (nothing when absent)."""
+    fs, hpath = _filesystem(spark, resolved(path))
+    fs.delete(hpath, True)
+
+
+def _filesystem(spark: SparkSession, path: str):
+    """(Hadoop FileSystem, Hadoop Path) of `path`, through the session's JVM and Hadoop configuration."""
     sc = spark.sparkContext
     jvm = sc._jvm
     assert jvm is not None  # set for as long as the SparkContext is alive
-    hpath = jvm.org.apache.hadoop.fs.Path(resolved(path))
-    hpath.getFileSystem(sc._jsc.hadoopConfiguration()).delete(hpath, True)
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(sc._jsc.hadoopConfiguration()), hpath

@@ -13,10 +13,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from klout import schemas
+from klout import paths, schemas
 from klout.config import Config
 from klout.errors import InputError
-from klout.paths import is_uri, resolved
+from klout.paths import resolved
 
 FORMATS = ("csv", "jsonl", "parquet", "higgs", "klout-opendata")
 ADAPTERS = ("higgs", "klout-opendata")  # formats for the real data sets; interactions only
@@ -59,7 +59,7 @@ def read_source(
     spark: SparkSession, cfg: Config, path: str, fmt: str, kind: str, network: str | None = None
 ) -> DataFrame:
     """Read `path` as `fmt` into canonical string columns of `kind` plus `raw` and `malformed`."""
-    if not _exists(spark, path):
+    if not paths.exists(spark, path):
         raise InputError(f"source not found: {path}")
     if fmt in ADAPTERS and kind != "interactions":
         raise InputError(f"--format {fmt} holds interactions only, not {kind}")
@@ -79,15 +79,6 @@ def read_source(
     if network and "network" in columns and fmt not in ADAPTERS:
         df = df.withColumn("network", F.coalesce(_blank_to_null(F.col("network")), F.lit(network)))
     return df.select(*columns, "raw", "malformed")
-
-
-def _exists(spark: SparkSession, path: str) -> bool:
-    if not is_uri(path):
-        return Path(path).exists()
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None  # set for as long as the SparkContext is alive
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hpath)
 
 
 def _blank_to_null(c: Column) -> Column:
