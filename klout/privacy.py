@@ -82,7 +82,7 @@ def opt_out(
 ) -> dict[str, int]:
     """Record an opt-out (MERGE: a repeated request changes nothing but a new reason), or with `remove` withdraw it
     (an erasure's suppression stays). Then recompute the per-day aggregates of the current window's days that the
-    subject's accounts took part in, and drop silver/feature_state from the first of them on, so the next run
+    subject's accounts took part in, and drop the window states from the first of them on, so the next run
     rebuilds the window without their reactions (withdrawn: with them again). Returns counts."""
     wh = Warehouse(spark, cfg)
     now = now or now_utc()
@@ -102,7 +102,7 @@ def opt_out(
         if not accounts:
             log.warning("optout: no account found for %s yet; every run excludes those linked later", subject.key)
         days = _window_days(spark, cfg, accounts, in_bronze=remove) if accounts else []
-        counts["state_rows_deleted"] = _drop_state_from(spark, cfg, days[0]) if days else 0
+        counts["state_rows_deleted"] = sum(_drop_state_from(spark, cfg, days[0]).values()) if days else 0
         _recompute(spark, cfg, days)
         counts["days_recomputed"] = len(days)
     return {k: v for k, v in counts.items() if k != "seconds"}
@@ -115,7 +115,7 @@ def erase(
     the rows deleted and updated, the days recomputed and the files vacuumed.
 
     Order makes a killed erase safe to rerun: the suppression rows first (the accounts stay excluded and known even
-    once their identity links are deleted), silver/feature_state from the first affected day next (the next run
+    once their identity links are deleted), the window states from the first affected day next (the next run
     rebuilds the window), then bronze, then each affected day's per-day aggregates recomputed from what bronze keeps
     (a day is found while silver still names them), then the other tables, then VACUUM with
     `maintenance.vacuum_retention_hours`."""
@@ -168,10 +168,8 @@ def _erase_accounts(
     on = lambda net, col: names(accounts, F.col(net), F.col(col))  # noqa: E731
     silver = _rows_per_day(spark, cfg, accounts)
     days = sorted({d for per_day in silver.values() for d in per_day})
-    record(
-        tables.FEATURE_STATE,
-        deleted=_drop_state_from(spark, cfg, days[0] if days else None, on("network", "account_id")),
-    )
+    for state, deleted in _drop_state_from(spark, cfg, days[0] if days else None, accounts).items():
+        record(state, deleted=deleted)
     record(
         tables.INTERACTIONS,
         deleted=wh[tables.INTERACTIONS].delete(on("network", "actor_id") | on("network", "target_id")),
@@ -287,11 +285,20 @@ def _window_days(spark: SparkSession, cfg: Config, accounts: list[tuple[str, str
     return sorted(days)
 
 
-def _drop_state_from(spark: SparkSession, cfg: Config, first: dt.date | None, also: Column | None = None) -> int:
-    """Delete silver/feature_state from `first` on (and rows where `also` holds), so the next features run finds no
-    state for the day before and rebuilds the window from the per-day metrics."""
-    cond = F.lit(False) if first is None else F.col("date") >= F.lit(first)
-    return Warehouse(spark, cfg)[tables.FEATURE_STATE].delete(cond if also is None else cond | also)
+def _drop_state_from(
+    spark: SparkSession, cfg: Config, first: dt.date | None, accounts: list[tuple[str, str]] | None = None
+) -> dict[tables.Table, int]:
+    """Delete the window states (silver/feature_state and silver/window_edges) from `first` on, and every row that
+    names one of `accounts`, so the next run finds no state for the day before and rebuilds the window from the
+    per-day tables. Returns the rows deleted per table."""
+    wh = Warehouse(spark, cfg)
+    since = F.lit(False) if first is None else F.col("date") >= F.lit(first)
+    on = lambda net, col: names(accounts or [], F.col(net), F.col(col))  # noqa: E731
+    named = {
+        tables.FEATURE_STATE: on("network", "account_id"),
+        tables.WINDOW_EDGES: on("network", "actor_id") | on("network", "target_id"),
+    }
+    return {t: wh[t].delete(since | named[t] if accounts else since) for t in tables.WINDOW_STATES}
 
 
 def _recompute(spark: SparkSession, cfg: Config, days: list[dt.date]) -> None:

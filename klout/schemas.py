@@ -129,6 +129,19 @@ EDGES_DAILY = _schema(
     ("reciprocal", BooleanType(), False),  # the target reacted to the actor the same day
 )
 
+# silver/window_edges: the window's reactor -> account graph as of `date`, the graph pass's edges before their shares:
+# per pair, the reactions in the window and the When-decayed weights. A running state like feature_state: each
+# date's partition is the day before's decayed, plus the date's edges, minus the edges of the day leaving the window.
+WINDOW_EDGES = _schema(
+    ("date", DateType(), False),  # partition: the run date whose window this is
+    ("network", StringType(), False),
+    ("actor_id", StringType(), False),  # reactor
+    ("target_id", StringType(), False),  # account that received the reactions
+    ("reactions", LongType(), False),  # raw count of the pair's reactions in the window
+    ("weight", DoubleType(), False),  # sum over the pair's days of the day's weight x When(age)
+    ("attention", DoubleType(), False),  # the same without the reactor's selectivity and ring factors
+)
+
 # silver/account_daily and silver/feature_state: additive per-account metrics in long form (one row per metric).
 # account_daily holds one day's contribution; feature_state the window's running total as of `date`.
 ACCOUNT_METRICS = _schema(

@@ -38,6 +38,9 @@ ACCOUNT_DAILY = Table(
 FEATURE_STATE = Table(
     "silver/feature_state", schemas.ACCOUNT_METRICS, ("date", "network", "account_id", "metric"), ("date",)
 )
+WINDOW_EDGES = Table(
+    "silver/window_edges", schemas.WINDOW_EDGES, ("date", "network", "actor_id", "target_id"), ("date",)
+)
 FEATURES = Table(
     "gold/features", schemas.FEATURES_BASE, ("date", "network", "account_id"), ("date",), evolves=True
 )  # a weighted_<action> column per configured action
@@ -56,7 +59,19 @@ QUALITY_GATES = Table("ops/quality_gates", schemas.QUALITY_GATES, ("date", "gate
 EVALUATIONS = Table("eval/evaluations", schemas.EVALUATIONS, ("date", "horizon_days", "target", "predictor"))
 
 # The tables with a partition per run date, in the order the date steps write them.
-RUN_DATE_OUTPUTS = (EDGES_DAILY, ACCOUNT_DAILY, FEATURE_STATE, FEATURES, ACCOUNT_INFLUENCE, SCORES, SCORE_EXPLANATIONS)
+RUN_DATE_OUTPUTS = (
+    EDGES_DAILY,
+    ACCOUNT_DAILY,
+    FEATURE_STATE,
+    FEATURES,
+    WINDOW_EDGES,
+    ACCOUNT_INFLUENCE,
+    SCORES,
+    SCORE_EXPLANATIONS,
+)
+# The running window states: a date's partition is built from the day before's, so a day whose per-day aggregates
+# change makes them stale from that day on (they are dropped, and the next run rebuilds them from the per-day tables).
+WINDOW_STATES = (FEATURE_STATE, WINDOW_EDGES)
 
 ALL = (
     INTERACTIONS,

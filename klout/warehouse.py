@@ -265,9 +265,23 @@ class BoundTable:
         """Replace each `(table, rows, date)` partition with its writes running at once, each table its own atomic
         commit as with `replace_partition`; returns the rows written, in order. A small day's writes wait on their
         few tasks and on Delta's commit more than on the cores, so two at once cost less than two one after the other.
-        Every write ends before the first failure is raised.
 
             BoundTable.replace_together([(wh[tables.SCORES], scores, d), (wh[tables.SCORE_EXPLANATIONS], why, d)])
+        """
+        with BoundTable.replacing(writes) as written:
+            pass
+        return written
+
+    @staticmethod
+    @contextmanager
+    def replacing(writes: list[tuple[BoundTable, DataFrame, dt.date]]) -> Iterator[list[int]]:
+        """`replace_together`'s writes running while the caller's block does other work; the list it gives holds
+        the rows written, in order, once the block has ended. Every write ends before the block's or a write's first
+        failure is raised.
+
+            with BoundTable.replacing([(wh[tables.WINDOW_EDGES], window, d)]) as written:
+                ...  # the graph pass, meanwhile
+            pairs = written[0]
         """
         from pyspark import InheritableThread  # the Spark job group and properties of the calling thread
 
@@ -285,11 +299,13 @@ class BoundTable:
         threads = [InheritableThread(target=write, args=(i, contextvars.copy_context())) for i in range(len(writes))]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            yield written
+        finally:
+            for t in threads:
+                t.join()
         if failed:
             raise failed[0]
-        return written
 
     def delete(self, cond: Column) -> int:
         """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""

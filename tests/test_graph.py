@@ -20,7 +20,7 @@ from klout import schemas
 from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.run import account_influence
-from klout.graph.window import window_edges, with_shares
+from klout.graph.window import advance_window_edges, window_edges, with_shares
 from klout.paths import joined
 from klout.session import checkpoint_dir
 
@@ -156,6 +156,29 @@ def test_when_decays_window_edges_and_old_days_leave(spark, make_config, tmp_pat
         "network string, actor_id string, target_id string, reactions long, weight double, attention double",
     )
     assert_approx_df_equality(out, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.mark.fast
+def test_the_window_edges_advance_by_a_day_as_a_rebuild_would(spark, make_config, tmp_path):
+    cfg = make_config(tmp_path, "features.window_days=3", "features.half_life_days=1", "graph.attention_quantile=0")
+    day = lambda n: D + dt.timedelta(days=n)  # noqa: E731
+    # the window of D-1 holds D-3..D-1, that of D holds D-2..D: c->a leaves with D-3, d->a comes in on D
+    daily = _edges_daily(
+        spark, [(day(-3), "c", "a", 8), (day(-2), "b", "a", 4), (day(-1), "b", "a", 2), (day(0), "d", "a", 1)]
+    )
+    previous = window_edges(daily, day(-1), cfg)
+    advanced = advance_window_edges(
+        previous, daily.where(F.col("date") == day(0)), daily.where(F.col("date") == day(-3)), cfg
+    )
+    # b->a: (4 * 0.5 + 2) * 0.5 = 2 (two reactions); c->a: 8 * 0.25 * 0.5 - 8 * 0.125 = 0 with 0 reactions: gone
+    expected = spark.createDataFrame(
+        [("twitter", "b", "a", 2, 2.0, 2.0), ("twitter", "d", "a", 1, 1.0, 1.0)],
+        "network string, actor_id string, target_id string, reactions long, weight double, attention double",
+    )
+    assert_approx_df_equality(advanced, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+    assert_approx_df_equality(
+        window_edges(daily, day(0), cfg), expected, 1e-12, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 @pytest.mark.fast

@@ -216,6 +216,8 @@ def test_erasure_leaves_no_trace_and_the_next_run_recomputes_the_others(spark, w
         # reacted_posts) and made reactions, pat2 made reactions; D2: pat1 made reactions
         "silver/account_daily": {"deleted": 7 + 1 + 1 + 1},
         "silver/feature_state": {"deleted": 25 + 30},  # from D1 on: D1's 25 rows and D2's 30, all of it
+        # from D1 on: D1's 6 pairs, D2's 7 (D1's and ann->bob), all of it
+        "silver/window_edges": {"deleted": 6 + 7},
         "gold/features": {"deleted": 4},  # pat1 and pat2 on D1 and D2
         "gold/account_influence": {"deleted": 4, "updated": 4},  # ann and dan had them as top reactors, D1 and D2
         "gold/scores": {"deleted": 2},  # pat on D1 and D2
@@ -223,7 +225,7 @@ def test_erasure_leaves_no_trace_and_the_next_run_recomputes_the_others(spark, w
     }
     assert report["silver/edges_daily"]["days_recomputed"] == 2
     assert report["silver/account_daily"]["deleted"] > 0 and report["bronze/interactions"]["files_vacuumed"] > 0
-    assert Warehouse(spark, cfg)[tables.FEATURE_STATE].read().count() == 0
+    assert [Warehouse(spark, cfg)[t].read().count() for t in tables.WINDOW_STATES] == [0, 0]
 
     assert _tables_naming_pat(spark, cfg) == {}
     assert _files_naming_pat(warehouse) == []

@@ -69,9 +69,9 @@ def complete_windows(
 ) -> tuple[dict[str, int], frozenset[dt.date]]:
     """Aggregate the run dates (except those this run already did: `AGGREGATED`) and every day of their windows that
     has bronze interactions but no aggregates (with `recompute`, every window day with interactions), in one pass.
-    A feature state from a day aggregated here that is not a run date on is stale, and dropped. Returns the counts
-    (days aggregated, window days filled, rows written) and the run dates aggregated. A run date without
-    interactions is InputError (exit 3) when `strict`, else left out."""
+    The window states (`tables.WINDOW_STATES`) from a day aggregated here that is not a run date on are stale, and
+    dropped. Returns the counts (days aggregated, window days filled, rows written) and the run dates aggregated. A
+    run date without interactions is InputError (exit 3) when `strict`, else left out."""
     runs = set(run_dates) - AGGREGATED.get()
     if not runs:
         return {"days": 0, "filled": 0}, frozenset()
@@ -92,8 +92,11 @@ def complete_windows(
     days = window if recompute else runs | filled
     counts = aggregate_days(spark, cfg, days, excluded)
     if stale := days - runs:
-        dropped = wh[tables.FEATURE_STATE].delete(F.col("date") >= F.lit(min(stale)))
-        log.info("features: dropped %d feature-state row(s) from %s on, built before those days", dropped, min(stale))
+        for state in tables.WINDOW_STATES:
+            dropped = wh[state].delete(F.col("date") >= F.lit(min(stale)))
+            log.info(
+                "features: dropped %d %s row(s) from %s on, built before those days", dropped, state.name, min(stale)
+            )
     return {**counts, "filled": len(filled)}, frozenset(runs)
 
 

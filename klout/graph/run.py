@@ -1,7 +1,8 @@
 """The graph step for one run date: window edges → influence fixed point → gold/account_influence.
 
-Reads gold/features of the run date (the prior; exit 3 when missing), silver/edges_daily of the window and, for a
-warm start, the latest earlier account_influence; replaces the run date's account_influence partition atomically.
+Reads gold/features of the run date (the prior; exit 3 when missing), the window's edges (silver/window_edges of the
+day before advanced by silver/edges_daily, `klout.graph.window`) and, for a warm start, the latest earlier
+account_influence; replaces the run date's window_edges and account_influence partitions, each atomically.
 Opted-out accounts (`klout.privacy`) are dropped from the window's edges and the features, as target and reactor.
 """
 
@@ -19,11 +20,12 @@ from klout.config import Config
 from klout.exclusion import opted_out_accounts, without_accounts
 from klout.graph.iterate import KEY, Convergence, converge, partitions_for, persist_edges, persist_vertices
 from klout.graph.prior import vertices
-from klout.graph.window import window_edges, with_shares
-from klout.progress import step
+from klout.graph.window import advance_window_edges, window_edges, with_shares
+from klout.progress import log, step
 from klout.session import run_checkpoint_dir
-from klout.warehouse import Warehouse
+from klout.warehouse import BoundTable, Warehouse
 from klout.weights import exact_sum
+from klout.window import leaving_day
 
 TOP_REACTORS = tables.ACCOUNT_INFLUENCE.schema["top_reactors"].dataType
 
@@ -77,6 +79,20 @@ def account_influence(state: DataFrame, edges: DataFrame, cfg: Config) -> DataFr
     )
 
 
+def _window_edges(wh: Warehouse, run_date: dt.date, cfg: Config) -> DataFrame:
+    """The window's edges on `run_date` by the recurrence from the day before's, or rebuilt from the daily edges in
+    the window when the day before's are absent (first run, a gap, or stale states dropped)."""
+    daily = wh[tables.EDGES_DAILY].read()
+    yesterday = run_date - dt.timedelta(days=1)
+    previous = wh[tables.WINDOW_EDGES].partition(yesterday)
+    if previous is None:
+        log.info("graph.window: no window edges for %s; rebuilding from the daily edges in the window", yesterday)
+        return window_edges(daily, run_date, cfg)
+    today = daily.where(F.col("date") == F.lit(run_date))
+    leaving = daily.where(F.col("date") == F.lit(leaving_day(run_date, cfg.features)))
+    return advance_window_edges(previous.drop("date"), today, leaving, cfg)
+
+
 def run_graph(
     spark: SparkSession, cfg: Config, run_date: dt.date, on_converged: Callable[[Convergence], None] | None = None
 ) -> dict[str, object]:
@@ -88,31 +104,35 @@ def run_graph(
         features = without_accounts(
             wh[tables.FEATURES].required_partition(run_date, "features"), excluded, "network", "account_id"
         )
-        # the daily edges hold history from before an opt-out: drop the accounts as target and as reactor
-        daily = without_accounts(wh[tables.EDGES_DAILY].read(), excluded, "network", "actor_id", "target_id")
-        # the window's pairs are read twice (the attention floor's quantile, then the shares): aggregate them once
-        window = window_edges(daily, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+        # the window's pairs: the running state, written while the pass runs, and read twice (the attention
+        # floor's quantile, then the shares)
+        window = _window_edges(wh, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             partitions = partitions_for(window.count(), cfg.spark.shuffle_partitions)
-            edges = persist_edges(with_shares(window, cfg), partitions)
-            pairs = edges.count()  # materialised before the window is released
+            state = [(wh[tables.WINDOW_EDGES], window.withColumn("date", F.lit(run_date)), run_date)]
+            with BoundTable.replacing(state) as written:
+                # the state keeps history from before an opt-out: drop the accounts as target and as reactor
+                kept = without_accounts(window, excluded, "network", "actor_id", "target_id")
+                edges = persist_edges(with_shares(kept, cfg), partitions)
+                start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
+                verts = persist_vertices(vertices(features, edges, cfg), partitions)
+                try:
+                    pairs = edges.count()
+                    with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
+                        result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
+                        if on_converged is not None:
+                            on_converged(result)
+                        rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
+                        accounts = wh[tables.ACCOUNT_INFLUENCE].replace_partition(rows, run_date)
+                finally:
+                    edges.unpersist()
+                    verts.unpersist()
         finally:
             window.unpersist()
-        start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
-        verts = persist_vertices(vertices(features, edges, cfg), partitions)
-        try:
-            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
-                result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
-                if on_converged is not None:
-                    on_converged(result)
-                rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
-                accounts = wh[tables.ACCOUNT_INFLUENCE].replace_partition(rows, run_date)
-        finally:
-            edges.unpersist()
-            verts.unpersist()
         progress.update(
             accounts=accounts,
             edges=pairs,
+            window_edges=written[0],
             iterations=result.iterations,
             converged=result.converged,
             max_change=float(f"{result.max_change:.3g}"),

@@ -1,15 +1,22 @@
 """The window's reactor -> account graph: per-day edges decayed by age and summed per pair, with each edge's share of
-its reactor's attention. Pairs, not events, so the graph is far smaller than the raw interactions."""
+its reactor's attention. Pairs, not events, so the graph is far smaller than the raw interactions.
+
+The window's edges are a running state (silver/window_edges), like the features' (`klout.features.dynamic`):
+
+    edges(D) = edges(D-1) × decay(1) + edges_daily(D) − edges_daily(D − window) × decay(window)
+
+so a day reads the day before's pairs and two days of daily edges, not the window's every day; a pair whose window
+reactions fall to 0 has left. Without edges(D-1), they are rebuilt from the daily edges in the window."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.weights import decay, exact_sum
+from klout.weights import daily_decay, decay, exact_sum
 from klout.window import age_days, in_window
 
 
@@ -20,17 +27,59 @@ def window_edges(edges_daily: DataFrame, run_date: dt.date, cfg: Config) -> Data
     × When(age); `attention` the same without the reactor's selectivity and ring factors: what the reactor gave
     before anti-gaming discounted it."""
     when = decay(age_days(run_date), cfg.features)
-    reactor_factor = F.col("selectivity") * F.col("ring")
-    undiscounted = F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
     return (
         in_window(edges_daily, run_date, cfg.features)
         .groupBy("network", "actor_id", "target_id")
         .agg(
             F.sum("reactions").alias("reactions"),
             exact_sum(F.col("weight") * when).alias("weight"),
-            exact_sum(undiscounted * when).alias("attention"),
+            exact_sum(_undiscounted() * when).alias("attention"),
         )
     )
+
+
+def advance_window_edges(previous: DataFrame, today: DataFrame, leaving: DataFrame, cfg: Config) -> DataFrame:
+    """The `window_edges` of D from those of D-1 (`previous`), the daily edges of D (`today`) and of the day leaving
+    the window ending on D (`leaving`), the last two as silver/edges_daily rows."""
+    f = cfg.features
+    kept = previous.select(
+        "network",
+        "actor_id",
+        "target_id",
+        "reactions",
+        (F.col("weight") * F.lit(daily_decay(f))).alias("weight"),
+        (F.col("attention") * F.lit(daily_decay(f))).alias("attention"),
+    )
+    parts = [kept, _decayed(today, 1, 1.0), _decayed(leaving, -1, daily_decay(f) ** f.window_days)]
+    union = parts[0].unionByName(parts[1]).unionByName(parts[2])
+    return (
+        union.groupBy("network", "actor_id", "target_id")
+        .agg(
+            F.sum("reactions").alias("reactions"),
+            exact_sum("weight").alias("weight"),
+            exact_sum("attention").alias("attention"),
+        )
+        .where(F.col("reactions") > 0)
+    )
+
+
+def _decayed(daily: DataFrame, sign: int, when: float) -> DataFrame:
+    """Daily edges as window-edge terms: reactions × `sign`, weight and attention × `sign` × `when`."""
+    factor = F.lit(sign * when)
+    return daily.select(
+        "network",
+        "actor_id",
+        "target_id",
+        (F.col("reactions") * F.lit(sign)).alias("reactions"),
+        (F.col("weight") * factor).alias("weight"),
+        (_undiscounted() * factor).alias("attention"),
+    )
+
+
+def _undiscounted() -> Column:
+    """A daily edge's weight before the reactor's selectivity and ring discounted it (0 when they zeroed it)."""
+    reactor_factor = F.col("selectivity") * F.col("ring")
+    return F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
 
 
 def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
