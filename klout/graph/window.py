@@ -42,18 +42,13 @@ def advance_window_edges(previous: DataFrame, today: DataFrame, leaving: DataFra
     """The `window_edges` of D from those of D-1 (`previous`), the daily edges of D (`today`) and of the day leaving
     the window ending on D (`leaving`), the last two as silver/edges_daily rows."""
     f = cfg.features
-    kept = previous.select(
-        "network",
-        "actor_id",
-        "target_id",
-        "reactions",
-        (F.col("weight") * F.lit(daily_decay(f))).alias("weight"),
-        (F.col("attention") * F.lit(daily_decay(f))).alias("attention"),
-    )
-    parts = [kept, _decayed(today, 1, 1.0), _decayed(leaving, -1, daily_decay(f) ** f.window_days)]
-    union = parts[0].unionByName(parts[1]).unionByName(parts[2])
+    kept = _terms(previous, 1, daily_decay(f), F.col("attention"))
+    added = _terms(today, 1, 1.0, _undiscounted())
+    removed = _terms(leaving, -1, daily_decay(f) ** f.window_days, _undiscounted())
     return (
-        union.groupBy("network", "actor_id", "target_id")
+        kept.unionByName(added)
+        .unionByName(removed)
+        .groupBy("network", "actor_id", "target_id")
         .agg(
             F.sum("reactions").alias("reactions"),
             exact_sum("weight").alias("weight"),
@@ -63,16 +58,16 @@ def advance_window_edges(previous: DataFrame, today: DataFrame, leaving: DataFra
     )
 
 
-def _decayed(daily: DataFrame, sign: int, when: float) -> DataFrame:
-    """Daily edges as window-edge terms: reactions × `sign`, weight and attention × `sign` × `when`."""
+def _terms(edges: DataFrame, sign: int, when: float, attention: Column) -> DataFrame:
+    """Edges as terms of the window's sums: reactions × `sign`, weight and `attention` × `sign` × `when`."""
     factor = F.lit(sign * when)
-    return daily.select(
+    return edges.select(
         "network",
         "actor_id",
         "target_id",
         (F.col("reactions") * F.lit(sign)).alias("reactions"),
         (F.col("weight") * factor).alias("weight"),
-        (_undiscounted() * factor).alias("attention"),
+        (attention * factor).alias("attention"),
     )
 
 
