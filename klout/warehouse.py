@@ -268,21 +268,6 @@ class BoundTable:
 
             BoundTable.replace_together([(wh[tables.SCORES], scores, d), (wh[tables.SCORE_EXPLANATIONS], why, d)])
         """
-        with BoundTable.replacing(writes) as written:
-            pass
-        return written
-
-    @staticmethod
-    @contextmanager
-    def replacing(writes: list[tuple[BoundTable, DataFrame, dt.date]]) -> Iterator[list[int]]:
-        """`replace_together`'s writes running while the caller's block does other work; the list it gives holds
-        the rows written, in order, once the block has ended. Every write ends before the block's or a write's first
-        failure is raised.
-
-            with BoundTable.replacing([(wh[tables.WINDOW_EDGES], window, d)]) as written:
-                ...  # the graph pass, meanwhile
-            pairs = written[0]
-        """
         from pyspark import InheritableThread  # the Spark job group and properties of the calling thread
 
         written = [0] * len(writes)
@@ -299,13 +284,11 @@ class BoundTable:
         threads = [InheritableThread(target=write, args=(i, contextvars.copy_context())) for i in range(len(writes))]
         for t in threads:
             t.start()
-        try:
-            yield written
-        finally:
-            for t in threads:
-                t.join()
+        for t in threads:
+            t.join()
         if failed:
             raise failed[0]
+        return written
 
     def delete(self, cond: Column) -> int:
         """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""

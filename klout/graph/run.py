@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -23,7 +22,7 @@ from klout.graph.prior import vertices
 from klout.graph.window import advance_window_edges, window_edges, with_shares
 from klout.progress import log, step
 from klout.session import run_checkpoint_dir
-from klout.warehouse import BoundTable, Warehouse
+from klout.warehouse import Warehouse
 from klout.weights import exact_sum
 from klout.window import leaving_day
 
@@ -104,35 +103,32 @@ def run_graph(
         features = without_accounts(
             wh[tables.FEATURES].required_partition(run_date, "features"), excluded, "network", "account_id"
         )
-        # the window's pairs: the running state, written while the pass runs, and read twice (the attention
-        # floor's quantile, then the shares)
-        window = _window_edges(wh, run_date, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+        # the window's pairs, the running state: written first, then read back, since a write to the table drops
+        # every cached frame that read it (the state is computed from the day before's partition)
+        table = wh[tables.WINDOW_EDGES]
+        state = table.replace_partition(_window_edges(wh, run_date, cfg).withColumn("date", F.lit(run_date)), run_date)
+        window = table.read().where(F.col("date") == F.lit(run_date)).drop("date")
+        # the state keeps history from before an opt-out: drop the accounts as target and as reactor
+        kept = without_accounts(window, excluded, "network", "actor_id", "target_id")
+        partitions = partitions_for(state, cfg.spark.shuffle_partitions)
+        edges = persist_edges(with_shares(kept, cfg), partitions)
+        start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
+        verts = persist_vertices(vertices(features, edges, cfg), partitions)
         try:
-            partitions = partitions_for(window.count(), cfg.spark.shuffle_partitions)
-            state = [(wh[tables.WINDOW_EDGES], window.withColumn("date", F.lit(run_date)), run_date)]
-            with BoundTable.replacing(state) as written:
-                # the state keeps history from before an opt-out: drop the accounts as target and as reactor
-                kept = without_accounts(window, excluded, "network", "actor_id", "target_id")
-                edges = persist_edges(with_shares(kept, cfg), partitions)
-                start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
-                verts = persist_vertices(vertices(features, edges, cfg), partitions)
-                try:
-                    pairs = edges.count()
-                    with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
-                        result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
-                        if on_converged is not None:
-                            on_converged(result)
-                        rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
-                        accounts = wh[tables.ACCOUNT_INFLUENCE].replace_partition(rows, run_date)
-                finally:
-                    edges.unpersist()
-                    verts.unpersist()
+            pairs = edges.count()
+            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
+                result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
+                if on_converged is not None:
+                    on_converged(result)
+                rows = account_influence(result.state, edges, cfg).withColumn("date", F.lit(run_date))
+                accounts = wh[tables.ACCOUNT_INFLUENCE].replace_partition(rows, run_date)
         finally:
-            window.unpersist()
+            edges.unpersist()
+            verts.unpersist()
         progress.update(
             accounts=accounts,
             edges=pairs,
-            window_edges=written[0],
+            window_edges=state,
             iterations=result.iterations,
             converged=result.converged,
             max_change=float(f"{result.max_change:.3g}"),
