@@ -1,15 +1,17 @@
-"""The pipeline's speed at a given daily volume, and a single-machine reference for its feature aggregation.
+"""The pipeline's speed at given daily volumes, and a single-machine reference for its feature aggregation.
 
-Generates the synthetic world at --scale interactions a day over a window of --window-days days plus the day
-before it (so the measured day, the last, has a full window of history and expires a day), runs the daily step
-(features, graph, score) for every earlier day, then times the last day's ingest, features, graph and score and
-prints per-step seconds, rows/s per core, the driver JVM's peak memory and the graph's iterations. Then the same
+For each --scale (interactions a day; several: each in turn, in its own session and folder), generates the synthetic
+world over a window of --window-days days plus the day before it (so the measured day, the last, has a full window of
+history and expires a day), runs the daily step (features, graph, score) for every earlier day, then measures the
+last day's ingest, features, graph and score: per step seconds, rows/s per core, shuffle bytes written and the driver
+JVM's peak memory, and the graph's iterations (seconds each, edges/s per core, the time outside them). Then the same
 day's feature aggregation (the features step's day part: edges and per-account metrics) runs in DuckDB over the
 same Parquet files (the bronze table's current version, as `inputFiles()` lists them) with as many threads as Spark
 has cores, and the ratio Spark / DuckDB is printed from this run, with both sides' metric totals to show they
-computed the same thing.
+computed the same thing. With several scales, each step's time(last scale) / time(first) beside the inputs' ratio.
+The last line is one JSON object: every scale's figures, and the ratios.
 
-    scripts/bench.sh --scale 1000000 [--window-days 3] [--people N] [--workdir DIR] [--set key=value ...]
+    scripts/bench.sh --scale 1000000 [10000000] [--window-days 3] [--people N] [--workdir DIR] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import resource
 import time
 
 from bench_duckdb import run_day_aggregation
-from benchworld import jvm_peak_rss_mb, workspace, world_config
+from benchworld import measured, workspace, world_config
 from pyspark.sql import functions as F
 
 from klout import tables
@@ -37,10 +39,14 @@ from klout.session import get_spark
 from klout.synth import generate_world, write_world
 from klout.warehouse import Warehouse
 
+STEPS = ("ingest", "features", "graph", "score")
+
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=int, required=True, metavar="N", help="interactions a day")
+    ap.add_argument(
+        "--scale", type=int, nargs="+", required=True, metavar="N", help="interactions a day (several: each in turn)"
+    )
     ap.add_argument(
         "--window-days",
         type=int,
@@ -48,7 +54,7 @@ def parse_args() -> argparse.Namespace:
         help="features.window_days for the run (default 3: the measured day has 3 days in its window)",
     )
     ap.add_argument("--people", type=int, help="people in the world (default: scale / 20, at least 2,000)")
-    ap.add_argument("--workdir", help="keep data here (default: a temporary directory, removed)")
+    ap.add_argument("--workdir", help="keep data here, a folder per scale (default: a temporary directory, removed)")
     ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
     args = ap.parse_args()
     setup_logging()
@@ -58,15 +64,36 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     days = args.window_days + 1
-    people = args.people or max(2_000, args.scale // 20)
+    figures: dict[str, dict] = {}
     with workspace(args.workdir) as work:
-        sets = ["spark.driver_memory=12g", f"features.window_days={args.window_days}", *args.sets]
-        cfg = world_config(work, args.scale * days, days, people, sets)
-        spark = get_spark(cfg)
-        try:
-            bench(spark, cfg, work, days)
-        finally:
-            spark.stop()
+        for scale in args.scale:
+            people = args.people or max(2_000, scale // 20)
+            sets = ["spark.driver_memory=12g", f"features.window_days={args.window_days}", *args.sets]
+            cfg = world_config(work / f"scale-{scale}", scale * days, days, people, sets)
+            spark = get_spark(cfg)
+            try:
+                figures[str(scale)] = bench(spark, cfg, work / f"scale-{scale}", days)
+            finally:
+                spark.stop()
+    out: dict[str, object] = {"scales": figures}
+    if len(args.scale) > 1:
+        out["ratios"] = scaling(figures[str(args.scale[0])], figures[str(args.scale[-1])])
+    print(json.dumps(out, sort_keys=True))
+
+
+def scaling(small: dict, large: dict) -> dict[str, float]:
+    """time(large) / time(small) per step beside the ratio of their inputs, printed and returned."""
+    ratios = {"rows": large["rows"] / small["rows"]}
+    print(f"\nscaling: {large['rows']:,} / {small['rows']:,} interactions a day = {ratios['rows']:.2f}x the input")
+    print(f"{'step':10}  {'time ratio':>10}  {'shuffle ratio':>13}  grew faster than its input")
+    for name in (*STEPS, "total"):
+        ratios[f"{name}_seconds"] = large[f"{name}_seconds"] / small[f"{name}_seconds"]
+        shuffled = large[f"{name}_shuffle_bytes"] / max(1, small[f"{name}_shuffle_bytes"])
+        print(
+            f"{name:10}  {ratios[f'{name}_seconds']:>10.2f}  {shuffled:>13.2f}  "
+            f"{'yes' if ratios[f'{name}_seconds'] > ratios['rows'] else 'no'}"
+        )
+    return {k: round(v, 3) for k, v in ratios.items()}
 
 
 def timed(fn, *args):
@@ -75,7 +102,8 @@ def timed(fn, *args):
     return out, time.monotonic() - t0
 
 
-def bench(spark, cfg, work, days) -> None:
+def bench(spark, cfg, work, days) -> dict:
+    """Build the world at one scale, time its last day step by step and against DuckDB; returns the figures."""
     cores = spark.sparkContext.defaultParallelism
     s = cfg.synth
     last = s.start_date + dt.timedelta(days=days - 1)
@@ -93,35 +121,39 @@ def bench(spark, cfg, work, days) -> None:
         run_daily(spark, cfg, day)
     print(f"history: {days - 1} days ingested and run in {time.monotonic() - t0:.0f}s", flush=True)
 
-    report, t_ingest = timed(ingest, spark, cfg, str(work / "world" / "interactions" / f"day={last}"), "parquet")
+    cost = {}
+    report, cost["ingest"] = measured(
+        spark, ingest, spark, cfg, str(work / "world" / "interactions" / f"day={last}"), "parquet"
+    )
     rows = report.accepted
     check_inputs(spark, cfg, last)
-    feats, t_features = timed(run_features, spark, cfg, last)
+    feats, cost["features"] = measured(spark, run_features, spark, cfg, last)
     seen = []
-    _, t_graph = timed(run_graph, spark, cfg, last, seen.append)
-    scored, t_score = timed(run_score, spark, cfg, last)
+    graph, cost["graph"] = measured(spark, run_graph, spark, cfg, last, seen.append)
+    scored, cost["score"] = measured(spark, run_score, spark, cfg, last)
     conv = seen[0]
-    window_edges = (
-        Warehouse(spark, cfg)[tables.EDGES_DAILY]
-        .read()
-        .where(F.col("date") > F.lit(last - dt.timedelta(days=cfg.features.window_days)))
-        .count()
-    )
+    total = sum(c.seconds for c in cost.values())
 
     print(
-        f"\nday {last}: {rows:,} interactions; window of {cfg.features.window_days} days: {window_edges:,} daily "
+        f"\nday {last}: {rows:,} interactions; window of {cfg.features.window_days} days: {graph['edges']:,} window "
         f"edges; {feats['features']:,} accounts with features; {scored.get('persons', 0):,} persons scored; "
         f"{cores} cores, driver memory {cfg.spark.driver_memory}"
     )
-    print(f"{'step':10}  {'seconds':>8}  {'rows/s':>10}  {'rows/s/core':>11}")
-    steps = (("ingest", t_ingest), ("features", t_features), ("graph", t_graph), ("score", t_score))
-    for name, secs in (*steps, ("total", sum(t for _, t in steps))):
-        print(f"{name:10}  {secs:>8.1f}  {rows / secs:>10,.0f}  {rows / secs / cores:>11,.0f}")
+    print(f"{'step':10}  {'seconds':>8}  {'rows/s':>10}  {'rows/s/core':>11}  {'shuffle MiB':>11}  {'peak MiB':>8}")
+    for name, c in cost.items():
+        print(
+            f"{name:10}  {c.seconds:>8.1f}  {rows / c.seconds:>10,.0f}  {rows / c.seconds / cores:>11,.0f}  "
+            f"{c.shuffle_bytes / 2**20:>11,.1f}  {c.peak_mib:>8,.0f}"
+        )
+    print(f"{'total':10}  {total:>8.1f}  {rows / total:>10,.0f}  {rows / total / cores:>11,.0f}")
+    per_iteration = sum(conv.seconds) / len(conv.seconds)
+    edges_rate = graph["edges"] / per_iteration / cores
+    outside = cost["graph"].seconds - sum(conv.seconds)
     print(
-        f"graph: {conv.iterations} iterations (converged={conv.converged}, warm start), "
-        f"{sum(conv.seconds) / len(conv.seconds):.2f}s per iteration"
+        f"graph: {conv.iterations} iterations (converged={conv.converged}, warm start), {per_iteration:.2f}s per "
+        f"iteration, {edges_rate:,.0f} edges/s per core; outside the iterations {outside:.1f}s",
+        flush=True,
     )
-    print(f"peak memory: driver JVM {jvm_peak_rss_mb(spark):,.0f} MiB", flush=True)
 
     # the same day's aggregation, Spark (aggregate_days: edges + metrics, written to Delta) against DuckDB (to Parquet)
     events = Warehouse(spark, cfg)[tables.INTERACTIONS].read().where(F.col("event_date") == F.lit(last)).inputFiles()
@@ -146,11 +178,21 @@ def bench(spark, cfg, work, days) -> None:
     for metric in sorted(spark_totals):
         print(f"{metric:28}  {spark_totals[metric]:>18,.3f}  {duck_totals.get(metric, float('nan')):>18,.3f}")
     print(f"host: {os.cpu_count()} CPUs, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB")
-    figures = {f"{name}_seconds": round(secs, 2) for name, secs in steps}
-    figures |= {"total_seconds": round(sum(t for _, t in steps), 2), "rows": rows, "cores": cores}
-    figures |= {"graph_iterations": conv.iterations, "spark_aggregation_seconds": round(t_spark, 2)}
-    figures |= {"duckdb_aggregation_seconds": round(t_duck, 2), "ratio_spark_duckdb": round(t_spark / t_duck, 3)}
-    print(json.dumps(figures, sort_keys=True))
+    figures: dict[str, float] = {"rows": rows, "cores": cores, "total_seconds": round(total, 2)}
+    figures["total_shuffle_bytes"] = sum(c.shuffle_bytes for c in cost.values())
+    for name, c in cost.items():
+        figures |= {
+            f"{name}_seconds": round(c.seconds, 2),
+            f"{name}_rows_per_s_per_core": round(rows / c.seconds / cores),
+        }
+        figures |= {f"{name}_shuffle_bytes": c.shuffle_bytes, f"{name}_peak_mib": round(c.peak_mib)}
+    figures |= {"graph_iterations": conv.iterations, "graph_window_edges": graph["edges"]}
+    figures |= {"graph_seconds_per_iteration": round(per_iteration, 3), "graph_edges_per_s_per_core": round(edges_rate)}
+    figures |= {"graph_outside_iterations_seconds": round(outside, 2)}
+    figures |= {"graph_iteration_last_over_first": round(conv.seconds[-1] / conv.seconds[0], 3)}
+    figures |= {"spark_aggregation_seconds": round(t_spark, 2), "duckdb_aggregation_seconds": round(t_duck, 2)}
+    figures |= {"spark_duckdb_ratio": round(t_spark / t_duck, 3)}
+    return figures
 
 
 if __name__ == "__main__":

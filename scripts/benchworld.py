@@ -8,9 +8,11 @@ import datetime as dt
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from klout.config import Config, load_config
 from klout.ingest.run import ingest
@@ -18,6 +20,8 @@ from klout.progress import setup_logging
 from klout.session import get_spark
 from klout.synth import generate_world, write_world
 from klout.synth.population import Plan
+
+T = TypeVar("T")
 
 
 def bench_args(doc: str, extra: bool = True, options: list[tuple[str, dict]] = ()) -> argparse.Namespace:
@@ -74,11 +78,42 @@ def world_config(work: Path, interactions: int, days: int, people: int, sets: li
 
 def jvm_peak_rss_mb(spark) -> float:
     """Peak resident memory (VmHWM) of the driver JVM, in MiB (local mode: the whole of Spark)."""
-    pid = spark.sparkContext._gateway.proc.pid
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{_jvm_pid(spark)}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _jvm_pid(spark) -> int:
+    return spark.sparkContext._gateway.proc.pid
+
+
+def shuffle_bytes(spark) -> int:
+    """Shuffle bytes written so far by every executor of the application, from Spark's status store (what its UI
+    shows), once the listener bus has delivered every finished task's metrics."""
+    sc = spark.sparkContext._jsc.sc()
+    sc.listenerBus().waitUntilEmpty()
+    executors = sc.statusStore().executorList(False)
+    return sum(executors.apply(i).totalShuffleWrite() for i in range(executors.size()))
+
+
+@dataclass
+class Measured:
+    """What one measured call cost: wall seconds, shuffle bytes written, and the driver JVM's peak resident memory
+    during the call (its high-water mark reset before it; local mode: the whole of Spark)."""
+
+    seconds: float
+    shuffle_bytes: int
+    peak_mib: float
+
+
+def measured(spark, fn: Callable[..., T], *args) -> tuple[T, Measured]:
+    """`fn(*args)` and what it cost (`Measured`)."""
+    Path(f"/proc/{_jvm_pid(spark)}/clear_refs").write_text("5")  # resets VmHWM to the current resident memory
+    shuffled, started = shuffle_bytes(spark), time.monotonic()
+    out = fn(*args)
+    seconds = time.monotonic() - started
+    return out, Measured(seconds, shuffle_bytes(spark) - shuffled, jvm_peak_rss_mb(spark))
 
 
 def build_world(spark, cfg: Config, work: Path) -> dict[dt.date, int]:
