@@ -103,41 +103,42 @@ PAIR = (*REACTOR, "target_id")  # the key of every per-pair factor (within the r
 
 
 def pair_actions(events: DataFrame, cfg: Config) -> DataFrame:
-    """Reactions (with `date`) per (date, network, actor, target, action): count `n`, summed base weight `base`, and
-    `reciprocal`: the reverse pair reacted that day too (a self pair is its own reverse).
+    """Reactions (with `date`) per (date, network, actor, target, action): count `n`, summed base weight `base`,
+    `reciprocal` (the reverse pair reacted that day too; a self pair is its own reverse) and `_pair_reactions` (the
+    pair's reactions that day, every action).
 
-    Hash-partitioned by `REACTOR`: the pair and reactor windows of `anti_gaming_factors` and the per-pair edges
-    need no further shuffle (the reverse pair is found by one window over the day's reactions before it)."""
-    undirected = Window.partitionBy(
-        "date", "network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id")
+    Aggregated first, partially in each task before the shuffle, so a bot's millions of reactions of a day move as
+    a row per target and action, never whole into one task. The reverse pair and the pair's total are windows over
+    the unordered pair (a partition holds a row per action and direction). The result is hash-partitioned by
+    `REACTOR`: the reactor windows of `anti_gaming_factors` and the per-pair edges need no further shuffle."""
+    actions = (
+        counted(events, cfg)
+        .select(*PAIR, "action", base_weight(cfg).alias("_w"))
+        .groupBy(*PAIR, "action")
+        .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"))
     )
-    reciprocal = (F.min("actor_id").over(undirected) != F.max("actor_id").over(undirected)) | (
+    unordered = ("date", "network", F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id"))
+    both_ways = Window.partitionBy(*unordered)
+    one_way = Window.partitionBy(*unordered, "actor_id")  # the pair, within the unordered pair's partitioning
+    reciprocal = (F.min("actor_id").over(both_ways) != F.max("actor_id").over(both_ways)) | (
         F.col("actor_id") == F.col("target_id")
     )
-    return (
-        counted(events, cfg)
-        .select(
-            "date", "network", "actor_id", "target_id", "action", base_weight(cfg).alias("_w"), reciprocal.alias("_r")
-        )
-        .repartition(*REACTOR)
-        .groupBy("date", "network", "actor_id", "target_id", "action")
-        .agg(F.count(F.lit(1)).alias("n"), exact_sum("_w").alias("base"), F.max("_r").alias("reciprocal"))
-    )
+    return actions.select(
+        *PAIR, "action", "n", "base", reciprocal.alias("reciprocal"), F.sum("n").over(one_way).alias("_pair_reactions")
+    ).repartition(*REACTOR)
 
 
 def anti_gaming_factors(rows: DataFrame, cfg: Config) -> DataFrame:
-    """`rows` (date, network, actor_id, target_id, n, reciprocal, ...: per pair, or per pair and action as
-    `pair_actions` gives them) plus the factors of their pair on their day: pair_factor, selectivity, ring.
+    """`pair_actions` rows plus the factors of their pair on their day: pair_factor, selectivity, ring.
 
-    All by window functions over the rows themselves (no self-join, no join back), so a pair-action keeps its
-    action and the caller needs no join to weigh it.
+    The reactor's factors by window functions over the rows themselves (no self-join, no join back), so a
+    pair-action keeps its action and the caller needs no join to weigh it.
     """
     ag = cfg.features.anti_gaming
     cap = ag.pair_cap
-    pair = Window.partitionBy(*PAIR)
     reactor = Window.partitionBy(*REACTOR)
     pair_factor = (
-        F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.sum("n").over(pair))
+        F.least(F.lit(1.0), F.lit(float(cap.max_reactions_per_day)) / F.col("_pair_reactions"))
         if cap.enabled
         else F.lit(1.0)
     )

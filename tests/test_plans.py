@@ -1,4 +1,5 @@
-"""The graph pass's physical plan: one iteration moves only its partially aggregated intake across the cluster.
+"""Physical plans: one graph iteration moves only its partially aggregated intake across the cluster, and the
+features day aggregates the reactions before they move (no account's day whole in one task).
 
 The session runs with AQE on, as in production; the loop pins its own settings (`loop_settings`), and the plan read
 here is the one the loop executes.
@@ -6,8 +7,12 @@ here is the one the loop executes.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from klout import schemas
+from klout.features import dynamic
 from klout.graph.iterate import converge, loop_settings, persist_edges, persist_vertices, step
 from klout.session import session_conf
 
@@ -58,3 +63,28 @@ def test_an_iteration_shuffles_only_its_intake_and_keeps_the_state_partitioned(s
     assert out.startswith("hashpartitioning(network#") and "account_id#" in out and out.endswith(f", {PARTITIONS})")
     edges.unpersist()
     verts.unpersist()
+
+
+@pytest.mark.fast
+def test_the_features_day_aggregates_the_reactions_in_each_task_before_any_shuffle(spark, make_config, tmp_path):
+    """A bot's (or a celebrity's) reactions cross the network only as partial aggregates per pair and action:
+    every exchange over the raw reactions has a partial aggregate beneath it, never a window's sort of them whole."""
+    cfg = make_config(tmp_path)
+    day, at = dt.date(2026, 1, 1), dt.datetime(2026, 1, 1, 12)
+    rows = [("bot", "star"), ("bot", "star"), ("bot", "b"), ("a", "star"), ("star", "a"), ("c", "star")]
+    events = spark.createDataFrame(
+        [(f"e{i}", "twitter", a, t, "like", at, f"p{t}", "text", "test", at, day) for i, (a, t) in enumerate(rows)],
+        schemas.INTERACTIONS,
+    )
+    edges, _ = dynamic.daily_edges_and_metrics(events, cfg)
+    edges.write.format("noop").mode("overwrite").save()  # executed, so an adaptive plan would be final
+    nodes = list(_nodes(edges._jdf.queryExecution().executedPlan()))
+    first = [n for n in nodes if "Exchange" in n.nodeName() and not _exchanges_below(n)]
+    assert first, [n.nodeName() for n in nodes]
+    for exchange in first:  # the exchanges fed by the reactions themselves
+        below = [n.nodeName() for n in list(_nodes(exchange))[1:]]
+        assert "HashAggregate" in below and "Window" not in below, below
+
+
+def _exchanges_below(node) -> bool:
+    return any("Exchange" in n.nodeName() for n in list(_nodes(node))[1:])
