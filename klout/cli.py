@@ -226,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args.run(None, cfg, args)
         from klout.session import get_spark
 
-        return args.run(get_spark(cfg, verbose=args.verbose), cfg, args)
+        uris = [getattr(args, name) for name in ("source", "output", "report_dir") if getattr(args, name, None)]
+        return args.run(get_spark(cfg, verbose=args.verbose, uris=uris), cfg, args)
     except KloutError as e:
         print(f"klout: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -48,6 +48,7 @@ class SparkConfig:
     driver_memory: str
     shuffle_partitions: int = field(metadata=limits(ge=1))
     delta_package: str
+    s3a_package: str
     delta_snapshot_partitions: int = field(metadata=limits(ge=1))
     ui_enabled: bool
     checkpoint_dir: str | None

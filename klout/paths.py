@@ -26,12 +26,17 @@ def joined(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
+def basename(path: str) -> str:
+    """The last part of a local path or a URI (`s3a://b/in/x.jsonl.gz` → `x.jsonl.gz`)."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def exists(spark: SparkSession, path: str) -> bool:
-    """Whether `path` exists: a local path on the driver's disk, a URI through its Hadoop FileSystem."""
-    if not is_uri(path):
-        return Path(path).exists()
-    fs, hpath = _filesystem(spark, path)
-    return bool(fs.exists(hpath))
+    """Whether `path` (a file, a folder, or a glob that matches something) exists, through its Hadoop FileSystem,
+    as Spark's readers will see it: the same call for a local path and an object store."""
+    fs, hpath = _filesystem(spark, resolved(path))
+    found = fs.globStatus(hpath)
+    return found is not None and len(found) > 0
 
 
 def delete(spark: SparkSession, path: str) -> None:

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,16 @@ def checkpoint_dir(cfg: Config) -> str:
     return cfg.spark.checkpoint_dir or joined(cfg.warehouse_root, "_checkpoints")
 
 
-def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
+def packages(cfg: Config, uris: Iterable[str] = ()) -> str:
+    """The Maven coordinates a local launch resolves: Delta's, and Hadoop's S3A connector when the warehouse, the
+    checkpoint directory or one of `uris` (a run's sources and outputs) is on s3a://, so a user gives only the URI."""
+    wanted = [cfg.spark.delta_package]
+    if any(u.startswith("s3a://") for u in (cfg.warehouse_root, checkpoint_dir(cfg), *uris)):
+        wanted.append(cfg.spark.s3a_package)
+    return ",".join(wanted)
+
+
+def session_settings(cfg: Config, submitted: bool, uris: Iterable[str] = ()) -> dict[str, str]:
     """The spark.* settings klout wants. Launch-only settings (master, memory, packages) only when we launch."""
     s = cfg.spark
     settings = {
@@ -53,7 +62,7 @@ def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
         settings |= {
             "spark.master": s.master,
             "spark.driver.memory": s.driver_memory,
-            "spark.jars.packages": s.delta_package,
+            "spark.jars.packages": packages(cfg, uris),
             "spark.ui.enabled": str(s.ui_enabled).lower(),
             "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         }
@@ -61,12 +70,13 @@ def session_settings(cfg: Config, submitted: bool) -> dict[str, str]:
     return settings
 
 
-def get_spark(cfg: Config, verbose: bool = False):
+def get_spark(cfg: Config, verbose: bool = False, uris: Iterable[str] = ()):
     """Build (or reuse) the SparkSession for `cfg`.
 
     Under spark-submit every setting the submit already has is left alone; we only fill in what is missing
     (Delta extensions, UTC, shuffle partitions). In local mode we launch the JVM with the Delta jar from
-    `spark.delta_package`, resolved from Maven Central (or ~/.m2) by Spark's resolver; the JVM's own output (Ivy's
+    `spark.delta_package` (and `spark.s3a_package` for s3a:// paths, `uris` among them: see `packages`), resolved
+    from Maven Central (or ~/.m2) by Spark's resolver; the JVM's own output (Ivy's
     resolution report, Spark's log) goes to `jvm_log_path()` unless `verbose`.
     """
     from pyspark import SparkConf
@@ -75,7 +85,7 @@ def get_spark(cfg: Config, verbose: bool = False):
     submitted = under_spark_submit()
     existing = SparkConf() if submitted else None
     builder = SparkSession.builder
-    for key, value in session_settings(cfg, submitted).items():
+    for key, value in session_settings(cfg, submitted, uris).items():
         if existing is not None and existing.contains(key):
             continue
         builder = builder.config(key, value)

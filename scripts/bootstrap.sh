@@ -37,4 +37,24 @@ if [ "$(cat "$delta_stamp" 2>/dev/null)" != "$coordinate" ]; then
   fi
   echo "$coordinate" > "$delta_stamp"
 fi
+
+# Hadoop's S3A connector: the object-storage tests' session and any run on s3a:// launch with it. Spark's resolver
+# fetches it with its AWS SDK bundle (about 690 MB) once; where that fails, Maven prefetches its four jars alone
+# (non-transitively: a ~/.m2 holding their parents' POMs but not the jars makes the resolver fail).
+s3a_stamp="$VENV/.klout-s3a"
+s3a="$("$VENV/bin/klout" config --get spark.s3a_package)"
+if [ "$(cat "$s3a_stamp" 2>/dev/null)" != "$s3a" ]; then
+  echo "bootstrap: checking that Spark resolves $s3a (first time: about 690 MB)" >&2
+  resolve_s3a() { "$VENV/bin/klout" doctor -q --set "spark.conf.spark.jars.packages=$coordinate,$s3a" >/dev/null 2>"$VENV/.klout-doctor.log"; }
+  if ! resolve_s3a; then
+    command -v mvn >/dev/null || die "Spark could not resolve $s3a and Maven is not installed; see $VENV/.klout-doctor.log"
+    echo "bootstrap: Spark's resolver failed; prefetching $s3a's jars with Maven into ~/.m2" >&2
+    for jar in "$s3a" software.amazon.awssdk:bundle:2.35.4 org.wildfly.openssl:wildfly-openssl:2.2.5.Final \
+      software.amazon.s3.analyticsaccelerator:analyticsaccelerator-s3:1.3.1; do
+      mvn -q dependency:get -Dartifact="$jar" -Dtransitive=false
+    done
+    resolve_s3a || die "S3A still fails; see $VENV/.klout-doctor.log"
+  fi
+  echo "$s3a" > "$s3a_stamp"
+fi
 export PATH="$VENV/bin:$PATH"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -77,12 +79,76 @@ def spark_sets() -> tuple[str, ...]:
     return TEST_SETS
 
 
+@dataclasses.dataclass(frozen=True)
+class ObjectStore:
+    """A local S3-compatible server (moto) and its one bucket, as a user would configure klout for S3."""
+
+    endpoint: str  # http://127.0.0.1:<port>
+    bucket: str
+
+    def uri(self, *parts: str) -> str:
+        """`s3a://<bucket>/<parts>`: where a test keeps its warehouse, checkpoints or sources."""
+        return "/".join([f"s3a://{self.bucket}", *parts])
+
+    @property
+    def sets(self) -> tuple[str, ...]:
+        """The `fs.s3a.*` settings a user puts in a conf overlay's `spark.conf`, as `--set` overrides."""
+        hadoop = {
+            "endpoint": self.endpoint,
+            "endpoint.region": "us-east-1",
+            "path.style.access": "true",
+            "connection.ssl.enabled": "false",
+            "access.key": "test",
+            "secret.key": "test",
+            "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        }
+        return tuple(f"spark.conf.spark.hadoop.fs.s3a.{k}={v}" for k, v in hadoop.items())
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        """The same store for delta-rs (`deltalake`), the second Delta reader."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
+def s3() -> Iterator[ObjectStore]:
+    """A moto S3 server on 127.0.0.1 (a free port) with the bucket `klout-test`, for the whole session: started
+    before the Spark session (whose Hadoop configuration points S3A at it), stopped at the end, also on failure; its
+    objects live in the server's memory, so nothing is left behind."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        store = ObjectStore(f"http://{host}:{port}", "klout-test")
+        opts = store.storage_options
+        boto3.client(
+            "s3",
+            endpoint_url=store.endpoint,
+            region_name=opts["AWS_REGION"],
+            aws_access_key_id=opts["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=opts["AWS_SECRET_ACCESS_KEY"],
+        ).create_bucket(Bucket=store.bucket)
+        yield store
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory, s3):
     from klout.session import get_spark
 
-    cfg = _make_config(tmp_path_factory.mktemp("session"))
-    session = get_spark(cfg)
+    cfg = _make_config(tmp_path_factory.mktemp("session"), *s3.sets)
+    session = get_spark(cfg, uris=[s3.uri()])  # the S3A connector on the classpath, for the object-storage tests
     yield session
     session.stop()
 

@@ -36,6 +36,16 @@ def test_a_local_launch_sets_master_memory_delta_jar_ui_and_the_configured_conf(
     assert s["spark.executor.cores"] == "3"
 
 
+def test_an_s3a_warehouse_checkpoint_or_source_adds_hadoops_s3a_connector_to_the_launch():
+    delta, s3a = "io.delta:delta-spark_4.2_2.13:4.4.0", "org.apache.hadoop:hadoop-aws:3.5.0"
+    jars = lambda sets, uris=(): session_settings(load_config(sets=sets), False, uris)["spark.jars.packages"]  # noqa: E731
+    assert jars(["warehouse=/w"]) == delta
+    assert jars(["warehouse=s3a://bucket/wh"]) == f"{delta},{s3a}"
+    assert jars(["warehouse=/w", "spark.checkpoint_dir=s3a://bucket/ck"]) == f"{delta},{s3a}"
+    assert jars(["warehouse=/w"], ["s3a://bucket/in/interactions.jsonl"]) == f"{delta},{s3a}"
+    assert jars(["warehouse=abfss://c@a.dfs.core.windows.net/wh"]) == delta  # other stores: their jars are the user's
+
+
 def test_under_spark_submit_launch_settings_are_left_to_the_submit():
     s = session_settings(load_config(), submitted=True)
     assert LAUNCH_ONLY.isdisjoint(s)

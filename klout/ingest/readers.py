@@ -7,8 +7,6 @@ values happen later, in `klout.ingest.validate`, the same way for every format.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -38,7 +36,7 @@ def source_name(path: str) -> str:
 
 def guess_format(path: str) -> str:
     """Format from the file name when --format is not given."""
-    name = Path(path.rstrip("/")).name.lower()
+    name = paths.basename(path).lower()
     if name.startswith("higgs-"):
         return "higgs"
     if name.startswith("user_timestamp_open_set") or name == "klout_opendata":
