@@ -10,13 +10,12 @@ import argparse
 import datetime as dt
 import logging
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 
 import yaml
 
 from klout.config import Config, load_config, to_plain
-from klout.errors import EXIT_OK, EXIT_USAGE, KloutError
+from klout.errors import EXIT_INPUT, EXIT_OK, EXIT_USAGE, KloutError
 from klout.pipeline import COMMANDS, SCORE_DAYS, dates_between, run_dates
 from klout.progress import setup_logging
 
@@ -194,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(run=_cmd_config, needs_spark=False)
 
-    p = sub.add_parser("doctor", help="check that Spark starts and Delta tables can be written and read")
+    p = sub.add_parser(
+        "doctor", help="check that Spark starts, and that the warehouse and the checkpoint directory can be written"
+    )
     _common(p)
     p.set_defaults(run=_cmd_doctor)
     return parser
@@ -461,15 +462,14 @@ def _cmd_config(_spark, cfg: Config, args) -> int:
 
 
 def _cmd_doctor(spark, cfg: Config, args) -> int:
-    from klout.warehouse import round_trip
+    from klout.doctor import probe_checkpoints, probe_warehouse
 
-    with tempfile.TemporaryDirectory() as tmp:
-        n = round_trip(spark, f"{tmp}/t")
-    print(
-        f"ok: spark {spark.version}, master {spark.sparkContext.master}, delta read back {n} rows "
-        f"({spark.conf.get('spark.jars.packages', 'jars from spark-submit')})"
-    )
-    return EXIT_OK
+    probes = [probe_warehouse(spark, cfg), probe_checkpoints(spark, cfg)]
+    for p in probes:
+        print(f"{'ok' if p.error is None else 'FAILED'}: {p.place} {p.path}" + (f": {p.error}" if p.error else ""))
+    jars = spark.conf.get("spark.jars.packages", "jars from spark-submit")
+    print(f"spark {spark.version}, master {spark.sparkContext.master} ({jars})")
+    return EXIT_OK if all(p.error is None for p in probes) else EXIT_INPUT
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -368,12 +368,6 @@ def committing(table: Table, what: str) -> Iterator[None]:
         ) from e
 
 
-def round_trip(spark: SparkSession, path: str) -> int:
-    """Write a three-row Delta table at `path` and count it back: does this session have working Delta?"""
-    spark.range(3).write.format("delta").save(path)
-    return spark.read.format("delta").load(path).count()
-
-
 def values_differ(columns: list[str] | tuple[str, ...]) -> str:
     """SQL condition true when any of `columns` differs between target t and source s (null-safe)."""
     return "NOT (" + " AND ".join(f"t.{c} <=> s.{c}" for c in columns) + ")"

@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "window",
         ),
     ),
-    ("operations support", ("runlog", "quality", "exclusion", "erasure", "maintain", "execution")),
+    ("operations support", ("runlog", "quality", "exclusion", "erasure", "maintain", "execution", "doctor")),
     ("raw -> bronze", ("ingest", "synth")),
     ("features", ("features",)),
     ("graph", ("graph",)),

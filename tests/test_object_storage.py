@@ -13,6 +13,7 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from klout import paths, tables
+from klout.doctor import probe_checkpoints, probe_warehouse
 from klout.ingest.run import ingest
 from klout.pipeline import run_daily
 from klout.warehouse import Warehouse
@@ -64,6 +65,23 @@ def test_path_checks_go_through_the_store_for_files_folders_and_globs(spark, s3)
     assert not paths.exists(spark, f"{root}/b")
     paths.delete(spark, f"{root}/a")
     assert not paths.exists(spark, f"{root}/a/part")
+
+
+def test_doctor_probes_the_warehouse_and_checkpoints_on_the_store_and_names_the_one_that_fails(spark, on_s3, s3):
+    cfg, _ = on_s3
+    assert [(p.place, p.error) for p in (probe_warehouse(spark, cfg), probe_checkpoints(spark, cfg))] == [
+        ("warehouse", None),
+        ("checkpoints", None),
+    ]
+    assert not paths.exists(spark, f"{cfg.warehouse_root}/_doctor/*")
+    elsewhere = dataclasses.replace(cfg, spark=dataclasses.replace(cfg.spark, checkpoint_dir="s3a://no-such-bucket/ck"))
+    failed = probe_checkpoints(spark, elsewhere)
+    assert (failed.place, failed.path, probe_warehouse(spark, elsewhere).error) == (
+        "checkpoints",
+        "s3a://no-such-bucket/ck",
+        None,
+    )
+    assert failed.error
 
 
 def test_another_delta_implementation_reads_the_published_tables(spark, on_s3, s3):
