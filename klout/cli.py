@@ -18,6 +18,7 @@ from klout.config import Config, load_config, to_plain
 from klout.errors import EXIT_INPUT, EXIT_OK, EXIT_USAGE, KloutError
 from klout.pipeline import COMMANDS, SCORE_DAYS, dates_between, run_dates
 from klout.progress import setup_logging
+from klout.publish import EXPORT_FORMATS, STDOUT_LIMIT
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -136,13 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "scores",
-        help="write every person's score of a run date as CSV or JSON lines",
-        description="Every published score of the date, highest first, streamed to stdout or to "
-        "--output (CSV with a header; network_scores as JSON text).",
+        help="write every person's score of a run date as CSV, JSON lines or Parquet",
+        description="Every published score of the date, highest first (CSV with a header and network_scores as "
+        "JSON text; JSON lines; Parquet). With --output the executors write it with Spark's writer: a folder of "
+        "part files in score order, or one file with --single-file; without, it streams to stdout through the "
+        f"driver, up to --limit rows (default {STDOUT_LIMIT:,}).",
     )
     p.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="run date")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--output", metavar="PATH", help="file to write (default: stdout)")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    p.add_argument("--output", metavar="PATH_OR_URI", help="folder (or file, --single-file) to write; replaced")
+    p.add_argument("--single-file", action="store_true", help="one file at --output (one task writes it)")
+    p.add_argument("--limit", type=_positive, default=STDOUT_LIMIT, help="most rows streamed to stdout")
     _common(p)
     p.set_defaults(run=_cmd_scores)
 
@@ -378,15 +383,17 @@ def _cmd_explain(spark, cfg: Config, args) -> int:
 
 
 def _cmd_scores(spark, cfg: Config, args) -> int:
-    from klout.publish import export_rows, write_export
+    from klout.publish import export_rows, write_export, write_scores
 
-    rows = export_rows(spark, cfg, args.date)
     if args.output:
-        with open(args.output, "w", newline="") as out:
-            n = write_export(rows, args.format, out)
-        print(f"wrote {n:,} scores of {args.date} to {args.output}", file=sys.stderr)
-    else:
-        write_export(rows, args.format, sys.stdout)
+        n = write_scores(spark, cfg, args.date, args.format, args.output, args.single_file)
+        shape = "file" if args.single_file else "folder"
+        print(f"wrote {n:,} scores of {args.date} to the {args.format} {shape} {args.output}", file=sys.stderr)
+        return EXIT_OK
+    if args.format == "parquet" or args.single_file:
+        print("klout: error: --format parquet and --single-file need --output", file=sys.stderr)
+        return EXIT_USAGE
+    write_export(export_rows(spark, cfg, args.date, args.format, args.limit), args.format, sys.stdout)
     return EXIT_OK
 
 

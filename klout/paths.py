@@ -45,6 +45,23 @@ def delete(spark: SparkSession, path: str) -> None:
     fs.delete(hpath, True)
 
 
+def move_single_part(spark: SparkSession, folder: str, target: str) -> None:
+    """Move the one data file Spark wrote into `folder` (its `part-*` file) to `target`, replacing what was there,
+    then delete `folder`: how a single-file export gets its name (a rename within the store, no data through the
+    driver)."""
+    fs, hfolder = _filesystem(spark, resolved(folder))
+    parts = [status.getPath() for status in fs.globStatus(hfolder.suffix("/part-*")) or []]
+    if len(parts) != 1:
+        raise RuntimeError(f"{folder}: expected one part file, found {len(parts)}")
+    _, htarget = _filesystem(spark, resolved(target))
+    fs.delete(htarget, True)
+    # the local FileSystem keeps a .crc beside each file: move the file alone, the checksum goes with the folder
+    mover = fs.getRawFileSystem() if fs.getScheme() == "file" else fs
+    if not mover.rename(parts[0], htarget):
+        raise RuntimeError(f"could not move {parts[0]} to {target}")
+    fs.delete(hfolder, True)
+
+
 def _filesystem(spark: SparkSession, path: str):
     """(Hadoop FileSystem, Hadoop Path) of `path`, through the session's JVM and Hadoop configuration."""
     sc = spark.sparkContext

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 from pyspark.sql import functions as F
@@ -16,6 +17,7 @@ from klout.evaluation.predictors import person_accounts
 from klout.evaluation.run import truth_frame
 from klout.persons import with_person_id
 from klout.pipeline import run_daily
+from klout.publish import EXPORT_COLUMNS
 from klout.warehouse import Warehouse
 
 LAST = dt.date(2026, 1, 3)  # the scored world's last day (checked by `world`)
@@ -85,11 +87,28 @@ def test_commands_read_the_published_scores(spark, world, capsys, tmp_path):
     cfg, first, _ = world
     wh = ["--set", f"warehouse={cfg.warehouse}", "-q"]
     out_file = tmp_path / "scores.csv"
-    assert cli.main(["scores", "--date", str(LAST), "--format", "csv", "--output", str(out_file), *wh]) == 0
+    export = ["scores", "--date", str(LAST), *wh]
+    assert cli.main([*export, "--format", "csv", "--output", str(out_file), "--single-file"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]  # the writer's folder moved away
     rows = list(csv.DictReader(io.StringIO(out_file.read_text())))
-    assert len(rows) == first[tables.SCORES.name].count()
-    assert {"person_id", "score", "rank", "network_scores"} <= set(rows[0])
-    assert [float(r["score"]) for r in rows] == sorted((float(r["score"]) for r in rows), reverse=True)
+    published = first[tables.SCORES.name]
+    want = published.orderBy(F.desc("score"), "person_id").select("person_id", "score", "network_scores").collect()
+    assert [(r["person_id"], float(r["score"]), json.loads(r["network_scores"])) for r in rows] == [
+        (w["person_id"], w["score"], w["network_scores"]) for w in want
+    ]
+    assert list(rows[0]) == list(EXPORT_COLUMNS)
+    # a folder of JSON lines written by the executors, and stdout up to its limit
+    assert cli.main([*export, "--format", "json", "--output", str(tmp_path / "scores.json")]) == 0
+    folder = spark.read.schema(published.select(*EXPORT_COLUMNS).schema).json(str(tmp_path / "scores.json"))
+    assertDataFrameEqual(folder, published.select(*EXPORT_COLUMNS), rtol=0.0, atol=0.0)
+    capsys.readouterr()
+    assert cli.main([*export, "--format", "json", "--limit", "5"]) == 3
+    assert f"{len(rows):,} scores on {LAST} are more than the 5 klout streams to stdout" in capsys.readouterr().err
+    assert cli.main([*export, "--format", "json", "--limit", str(len(rows))]) == 0
+    streamed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["person_id"], r["network_scores"]) for r in streamed] == [
+        (w["person_id"], w["network_scores"]) for w in want
+    ]
 
     assert cli.main(["top", "--date", str(LAST), "--n", "3", *wh]) == 0
     top = capsys.readouterr().out.splitlines()

@@ -16,6 +16,7 @@ from klout import paths, tables
 from klout.doctor import probe_checkpoints, probe_warehouse
 from klout.ingest.run import ingest
 from klout.pipeline import run_daily
+from klout.publish import EXPORT_COLUMNS, export_frame, write_scores
 from klout.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -82,6 +83,19 @@ def test_doctor_probes_the_warehouse_and_checkpoints_on_the_store_and_names_the_
         None,
     )
     assert failed.error
+
+
+def test_exports_are_written_to_the_store_by_the_executors(spark, on_s3):
+    cfg, day = on_s3
+    published = Warehouse(spark, cfg)[tables.SCORES].partition(day).select(*EXPORT_COLUMNS)
+    run_root = cfg.warehouse_root.rsplit("/", 1)[0]
+    folder, single = (f"{run_root}/exports/scores.{ext}" for ext in ("parquet", "csv"))
+    assert write_scores(spark, cfg, day, "parquet", folder, single_file=False) == published.count()
+    assertDataFrameEqual(spark.read.parquet(folder), published, rtol=0.0, atol=0.0)
+    assert write_scores(spark, cfg, day, "csv", single, single_file=True) == published.count()
+    back = spark.read.option("header", "true").option("escape", '"').schema(export_frame(spark, cfg, day, "csv").schema)
+    assertDataFrameEqual(back.csv(single), export_frame(spark, cfg, day, "csv"), rtol=0.0, atol=0.0)
+    assert not paths.exists(spark, f"{single}.parts-*")
 
 
 def test_another_delta_implementation_reads_the_published_tables(spark, on_s3, s3):
