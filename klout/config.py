@@ -71,6 +71,7 @@ class KloutOpendataConfig:
 @dataclass(frozen=True)
 class IngestConfig:
     max_future_seconds: int = field(metadata=limits(ge=0))
+    earliest_date: dt.date
     epoch_millis_threshold: float = field(metadata=limits(gt=0))
     event_id_hash_chars: int = field(metadata=limits(ge=16, le=64))
     higgs: HiggsConfig

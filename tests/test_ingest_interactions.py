@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 from collections import Counter
@@ -13,6 +14,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from klout import tables
 from klout.errors import InputError
+from klout.ingest.readers import read_source
 from klout.ingest.run import ingest
 from klout.warehouse import Warehouse
 
@@ -34,6 +36,9 @@ LINES = [
     ("twitter,a,b,poke,1341100972,,,", "unknown_action"),
     ("twitter,a,b,RT,,,,", "missing_timestamp"),
     ("twitter,a,b,RT,yesterday,,,", "unparseable_timestamp"),
+    ("twitter,a,b,RT,-5,,,", "early_timestamp"),  # 1969-12-31T23:59:55: before ingest.earliest_date
+    ("twitter,a,b,RT,1999-12-31T23:59:59Z,,,", "early_timestamp"),
+    ("twitter,a,b,RT,2000-01-01T00:00:00Z,,,", None),  # exactly the earliest: accepted
     ("twitter,a,b,RT,2026-01-01T13:00:01Z,,,", "future_timestamp"),  # NOW + 1h + 1s
     ("twitter,a,b,RT,2026-01-01T13:00:00Z,,,", None),  # exactly at the tolerance: accepted
     ("twitter,a,b,RT,1341100972,p2,hologram,", "unknown_content_type"),
@@ -63,7 +68,7 @@ def test_every_bad_class_is_quarantined_with_its_raw_record(spark, cfg, csv_sour
     report = ingest(spark, cfg, csv_source, "csv", now=NOW)
 
     assert report.rows_read == len(LINES)
-    assert report.accepted == 4 and report.inserted == 4
+    assert report.accepted == 5 and report.inserted == 5
     assert report.quarantined == dict(Counter(r for _, r in LINES if r is not None))
     assert report.quarantined["duplicate_event"] == 2
 
@@ -92,6 +97,7 @@ def test_good_rows_are_parsed_to_the_canonical_schema(spark, cfg, csv_source):
     t2 = dt.datetime(2012, 7, 2, 10, 0, 0)
     t3 = dt.datetime(2012, 7, 2, 0, 0, 0)  # 1341187200000 ms
     t4 = dt.datetime(2026, 1, 1, 13, 0, 0)
+    t5 = dt.datetime(2000, 1, 1)
     micros = lambda t: str(int((t - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000))  # noqa: E731
     expected = [
         Row(
@@ -138,6 +144,17 @@ def test_good_rows_are_parsed_to_the_canonical_schema(spark, cfg, csv_source):
             content_type=None,
             event_date=t4.date(),
         ),
+        Row(
+            event_id=_event_id("twitter", "a", "b", "retweet", micros(t5), "", ""),
+            network="twitter",
+            actor_id="a",
+            target_id="b",
+            action="retweet",
+            ts=t5,
+            content_id=None,
+            content_type=None,
+            event_date=t5.date(),
+        ),
     ]
     assertDataFrameEqual(bronze, spark.createDataFrame(expected, bronze.schema))
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{Warehouse(spark, cfg)[tables.INTERACTIONS].path}`").first()
@@ -162,9 +179,11 @@ def test_reingest_is_a_no_op_and_overlaps_are_deduplicated_across_runs(spark, cf
         '"ts": "2012-07-02T10:00:00Z", "event_id": "e-1"}\n'
         '{"network": "twitter", "actor_id": "q", "target_id": "r", "action": "reply", "ts": 1341100972}\n'
         "this is not json\n"
+        '{"network": "twitter", "actor_id": "q", "target_id": \n'  # cut short
+        '{"network": "twitter", "actor_id": "q", "target_id": "r", "action": "reply", "ts": 1341100972} extra\n'
     )
     third = ingest(spark, cfg, str(overlap), "jsonl", now=NOW)
-    assert (third.accepted, third.inserted, third.quarantined) == (2, 1, {"malformed_record": 1})
+    assert (third.accepted, third.inserted, third.quarantined) == (2, 1, {"malformed_record": 3})
     assert Warehouse(spark, cfg)[tables.INTERACTIONS].read().count() == len(before) + 1
 
 
@@ -231,3 +250,28 @@ def test_missing_source_and_missing_columns_are_input_errors(spark, cfg, tmp_pat
     bad.write_text("network,actor_id\ntwitter,a\n")
     with pytest.raises(InputError, match="lacks required column"):
         ingest(spark, cfg, str(bad), "csv", now=NOW)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x00\x01PK\x03\x04\xff\xfe,x\n1,2\n")
+    with pytest.raises(InputError) as raised:
+        ingest(spark, cfg, str(binary), "csv", now=NOW)
+    assert str(raised.value).endswith(r"it has: \x00\x01PK\x03\x04\ufffd\ufffd, x")
+
+
+def test_a_gzip_file_is_spread_after_its_read_and_a_glob_reads_every_file_it_matches(spark, cfg, tmp_path):
+    lines = "".join(f"twitter,a{i},b,RT,{1341100972 + i},,,\n" for i in range(40))
+    with gzip.open(tmp_path / "one.csv.gz", "wt") as f:
+        f.write(",".join(HEADER) + "\n" + lines)
+    one = read_source(spark, cfg, str(tmp_path / "one.csv.gz"), "csv", "interactions")
+    # one task decompresses the file, then a round-robin exchange spreads its rows over the 2 partitions
+    assert one.rdd.getNumPartitions() == 2
+    assert "RoundRobinPartitioning(2)" in one._jdf.queryExecution().executedPlan().toString()
+    assert one.count() == 40
+
+    halves = lines.splitlines(keepends=True)
+    for name, part in (("x.csv", halves[:20]), ("y.csv", halves[20:]), ("z.txt", [])):
+        (tmp_path / "many").mkdir(exist_ok=True)
+        (tmp_path / "many" / name).write_text(",".join(HEADER) + "\n" + "".join(part))
+    report = ingest(spark, cfg, str(tmp_path / "many" / "*.csv"), "csv", now=NOW)
+    assert (report.rows_read, report.accepted) == (40, 40)
+    with pytest.raises(InputError, match="source not found"):
+        ingest(spark, cfg, str(tmp_path / "many" / "*.jsonl"), "jsonl", now=NOW)

@@ -40,6 +40,7 @@ PROFILE_LINES = [
     ("twitter,,2026-01-01,,,,,,,,,,", "missing_user_id"),
     ("twitter,u3,,,,,,,,,,,", "missing_snapshot_date"),
     ("twitter,u3,someday,,,,,,,,,,", "unparseable_snapshot_date"),
+    ("twitter,u3,1999-12-31,,,,,,,,,,", "early_snapshot_date"),  # before ingest.earliest_date
     ("twitter,u3,2027-01-01,,,,,,,,,,", "future_snapshot_date"),
     ("twitter,u3,2026-01-01,-1,,,,,,,,,", "invalid_followers"),
     ("twitter,u3,2026-01-01,,1.5,,,,,,,,", "invalid_following"),
@@ -47,6 +48,7 @@ PROFILE_LINES = [
     ("twitter,u3,2026-01-01,,,,-3,,,,,,", "invalid_posts"),
     ("twitter,u3,2026-01-01,,,,,maybe,,,,,", "invalid_verified"),
     ("twitter,u3,2026-01-01,,,,,,2030-01-01,,,,", "invalid_created_at"),
+    ("twitter,u3,2026-01-01,,,,,,0,,,,", "invalid_created_at"),  # the epoch: a default, not a creation time
     ("twitter,u3,2026-01-01,,,,,,,,-0.1,,", "invalid_external_authority"),
     ("twitter,u3,2026-01-01,,,,,,,,,1.5,", "invalid_spam_follower_share"),
     ("twitter,u3,2026-01-01,,,,,,,,,,x", "invalid_inactive_follower_share"),

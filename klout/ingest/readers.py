@@ -7,6 +7,8 @@ values happen later, in `klout.ingest.validate`, the same way for every format.
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -19,6 +21,8 @@ from klout.paths import resolved
 FORMATS = ("csv", "jsonl", "parquet", "higgs", "klout-opendata")
 ADAPTERS = ("higgs", "klout-opendata")  # formats for the real data sets; interactions only
 KINDS = ("interactions", "profiles", "identities")
+
+log = logging.getLogger(__name__)
 
 _KEEP_NULLS = {"ignoreNullFields": "false"}  # raw records show every column, nulls included
 
@@ -76,7 +80,27 @@ def read_source(
         raise InputError(f"--format {fmt!r} is not supported; allowed: {', '.join(FORMATS)}")
     if network and "network" in columns and fmt not in ADAPTERS:
         df = df.withColumn("network", F.coalesce(_blank_to_null(F.col("network")), F.lit(network)))
-    return df.select(*columns, "raw", "malformed")
+    return _spread_gzip(spark, df.select(*columns, "raw", "malformed"), path)
+
+
+def _spread_gzip(spark: SparkSession, df: DataFrame, path: str) -> DataFrame:
+    """A gzip file is not splittable: one task decompresses and parses each. Fewer such files than the session's
+    shuffle partitions are spread over them (round robin) after the read, so validation and the MERGE run in
+    parallel; the read itself stays one task per file (bzip2, or many smaller files, read in parallel)."""
+    files = df.inputFiles()  # the listing Spark made for the plan: no job
+    gzipped = sum(f.endswith(".gz") for f in files)
+    spread = int(spark.conf.get("spark.sql.shuffle.partitions") or "1")
+    if not gzipped or len(files) >= spread:
+        return df
+    log.warning(
+        "%s: %d gzip file(s) of %d; gzip is not splittable, so each is read by one task, then spread over %d "
+        "partitions (bzip2 or several smaller files read in parallel)",
+        path,
+        gzipped,
+        len(files),
+        spread,
+    )
+    return df.repartition(spread)
 
 
 def _blank_to_null(c: Column) -> Column:
@@ -94,9 +118,15 @@ def _fill_missing(df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
 def _require(present: list[str], required: tuple[str, ...], path: str) -> None:
     missing = [c for c in required if c not in present]
     if missing:
-        raise InputError(
-            f"source {path} lacks required column(s) {', '.join(missing)}; it has: {', '.join(present) or 'none'}"
-        )
+        found = printable(", ".join(present)) or "none"
+        raise InputError(f"source {path} lacks required column(s) {', '.join(missing)}; it has: {found}")
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """`text` as it can be shown in an error: unprintable characters escaped (`\\x00`, `\\ufffd`), at most
+    `limit` characters (a binary file read as CSV has a "header" of any length)."""
+    shown = "".join(ch if ch.isprintable() and ch != "\ufffd" else ascii(ch)[1:-1] for ch in text)
+    return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown):,} characters)"
 
 
 def _csv(spark: SparkSession, path: str, columns: tuple[str, ...], required: tuple[str, ...]) -> DataFrame:
@@ -121,11 +151,14 @@ def _csv(spark: SparkSession, path: str, columns: tuple[str, ...], required: tup
 
 
 def _jsonl(spark: SparkSession, path: str, columns: tuple[str, ...]) -> DataFrame:
-    schema = StructType([StructField(c, StringType()) for c in columns])
+    schema = StructType([StructField(c, StringType()) for c in (*columns, "_corrupt")])
     lines = spark.read.text(path).where(F.trim("value") != "")
-    parsed = lines.select(F.col("value").alias("raw"), F.from_json("value", schema).alias("r"))
-    # from_json yields a null struct for text that is not a JSON object, and an all-null one for some garbage
-    bad = F.col("r").isNull() | ~F.trim("raw").startswith("{")
+    parsed = lines.select(
+        F.col("value").alias("raw"), F.from_json("value", schema, {"columnNameOfCorruptRecord": "_corrupt"}).alias("r")
+    )
+    # from_json keeps a line it cannot parse in _corrupt, but yields all nulls for an object followed by more text
+    text = F.trim("raw")
+    bad = F.col("r._corrupt").isNotNull() | ~(text.startswith("{") & text.endswith("}"))
     return parsed.select(*[F.col(f"r.{c}").alias(c) for c in columns], "raw", bad.alias("malformed"))
 
 

@@ -26,6 +26,7 @@ REASONS = {
         "unknown_action",
         "missing_timestamp",
         "unparseable_timestamp",
+        "early_timestamp",
         "future_timestamp",
         "unknown_content_type",
         "self_interaction",
@@ -38,6 +39,7 @@ REASONS = {
         "missing_user_id",
         "missing_snapshot_date",
         "unparseable_snapshot_date",
+        "early_snapshot_date",
         "future_snapshot_date",
         "invalid_followers",
         "invalid_following",
@@ -129,6 +131,7 @@ def interactions(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
         "malformed",
     )
     horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
+    earliest = F.to_timestamp(F.lit(ing.earliest_date.isoformat()))  # midnight in the session time zone, UTC
     reason = first_reason(
         [
             (F.col("malformed"), "malformed_record"),
@@ -139,6 +142,7 @@ def interactions(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
             (F.col("action").isNull(), "unknown_action"),
             (F.col("_ts_raw").isNull(), "missing_timestamp"),
             (F.col("ts").isNull(), "unparseable_timestamp"),
+            (F.col("ts") < earliest, "early_timestamp"),
             (F.col("ts") > horizon, "future_timestamp"),
             (
                 F.col("content_type").isNotNull() & ~F.col("content_type").isin(list(cfg.content_types)),
@@ -207,6 +211,7 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
         "inactive_follower_share": _number("inactive_follower_share", False, 0, 1),
     }
     horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
+    earliest = F.to_timestamp(F.lit(ing.earliest_date.isoformat()))  # midnight in the session time zone, UTC
     reason = first_reason(
         [
             (F.col("malformed"), "malformed_record"),
@@ -214,10 +219,11 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
             (clean("user_id").isNull(), "missing_user_id"),
             (snap_raw.isNull(), "missing_snapshot_date"),
             (snapshot.isNull(), "unparseable_snapshot_date"),
+            (snapshot < earliest, "early_snapshot_date"),
             (snapshot > F.to_date(horizon), "future_snapshot_date"),
             *[(numeric[c][1], f"invalid_{c}") for c in ("followers", "following", "lists", "posts")],
             (verified_raw.isNotNull() & verified.isNull(), "invalid_verified"),
-            (created_raw.isNotNull() & (created.isNull() | (created > horizon)), "invalid_created_at"),
+            (created_raw.isNotNull() & (created.isNull() | (created < earliest) | (created > horizon)), "invalid_created_at"),
             *[
                 (numeric[c][1], f"invalid_{c}")
                 for c in ("external_authority", "spam_follower_share", "inactive_follower_share")
