@@ -223,7 +223,10 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
             (snapshot > F.to_date(horizon), "future_snapshot_date"),
             *[(numeric[c][1], f"invalid_{c}") for c in ("followers", "following", "lists", "posts")],
             (verified_raw.isNotNull() & verified.isNull(), "invalid_verified"),
-            (created_raw.isNotNull() & (created.isNull() | (created < earliest) | (created > horizon)), "invalid_created_at"),
+            (
+                created_raw.isNotNull() & (created.isNull() | (created < earliest) | (created > horizon)),
+                "invalid_created_at",
+            ),
             *[
                 (numeric[c][1], f"invalid_{c}")
                 for c in ("external_authority", "spam_follower_share", "inactive_follower_share")
