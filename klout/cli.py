@@ -341,7 +341,7 @@ def _cmd_evaluate(spark, cfg: Config, args) -> int:
                 ],
             )
         )
-    print(f"report: {out / 'report.md'}")
+    print(f"report: {out.rstrip('/')}/report.md")
     return EXIT_OK
 
 

@@ -10,12 +10,11 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from klout import paths
 from klout.config import Config
-from klout.paths import is_uri, joined
+from klout.paths import joined
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -92,10 +91,7 @@ def get_spark(cfg: Config, verbose: bool = False, uris: Iterable[str] = ()):
     with _jvm_output_to(None if verbose or submitted else jvm_log_path()):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
-    ckpt = checkpoint_dir(cfg)
-    if not is_uri(ckpt):
-        Path(ckpt).mkdir(parents=True, exist_ok=True)
-    spark.sparkContext.setCheckpointDir(ckpt)
+    spark.sparkContext.setCheckpointDir(checkpoint_dir(cfg))  # created by Spark, on a local disk or a store
     log.info(
         "spark %s master=%s parallelism=%d shuffle_partitions=%s submit=%s",
         spark.version,

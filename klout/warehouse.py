@@ -28,6 +28,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 
+from klout import paths
 from klout.config import Config
 from klout.errors import ConcurrentRunError, InputError
 from klout.paths import is_uri, joined
@@ -187,8 +188,8 @@ class BoundTable:
 
     def ensure(self) -> None:
         """Create the table empty with its schema and partitioning if it does not exist. A table this process
-        created or found before needs no SQL again (a local one is checked to be still there)."""
-        if self.path in _EXISTING and (is_uri(self.path) or os.path.isdir(os.path.join(self.path, "_delta_log"))):
+        created or found before needs no SQL again (a local one is checked to be still there: tests delete them)."""
+        if self.path in _EXISTING and (is_uri(self.path) or paths.exists(self.spark, f"{self.path}/_delta_log")):
             return
         parts = f" PARTITIONED BY ({', '.join(self.table.partition_by)})" if self.table.partition_by else ""
         with committing(self.table, "creating it"):

@@ -85,8 +85,9 @@ EOF
   launch master "$spark_home/bin/spark-class" org.apache.spark.deploy.master.Master \
     --host "$HOST" --port "$port" --webui-port "$webui"
   for i in $(seq "$WORKERS"); do
-    mkdir -p "$DIR/worker-$i/work" "$DIR/worker-$i/local"
-    SPARK_LOCAL_DIRS="$DIR/worker-$i/local" launch "worker-$i" "$spark_home/bin/spark-class" \
+    mkdir -p "$DIR/worker-$i/work" "$DIR/worker-$i/local" "$DIR/worker-$i/tmp"
+    # each worker (and the executors and Python workers it starts) with its own work, shuffle and temp directories
+    TMPDIR="$DIR/worker-$i/tmp" SPARK_LOCAL_DIRS="$DIR/worker-$i/local" launch "worker-$i" "$spark_home/bin/spark-class" \
       org.apache.spark.deploy.worker.Worker --host "$HOST" --webui-port 0 --cores "$CORES" --memory "$MEMORY" \
       --work-dir "$DIR/worker-$i/work" "spark://$HOST:$port"
   done

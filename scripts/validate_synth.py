@@ -53,7 +53,7 @@ def validate(spark, cfg, work) -> None:
     gamed = dataclasses.replace(
         cfg, warehouse=str(copy / "warehouse"), quality=dataclasses.replace(cfg.quality, enforce=False)
     )
-    effects = run_experiments(spark, gamed, days[-1], copy / "planted")
+    effects = run_experiments(spark, gamed, days[-1], str(copy / "planted"))
     notes = [f"Gaming experiments on {days[-1]} (`klout.evaluation.gaming`, on a copy of the warehouse):", ""]
     notes += [f"- {e.statement}" for e in effects]
 
@@ -73,7 +73,7 @@ def validate(spark, cfg, work) -> None:
             )
         )
     print("\n".join(notes))
-    print(f"report: {out / 'report.md'}")
+    print(f"report: {out}/report.md")
 
 
 if __name__ == "__main__":

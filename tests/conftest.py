@@ -144,13 +144,30 @@ def s3() -> Iterator[ObjectStore]:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory, s3):
-    from klout.session import get_spark
+def _spark_and_settings(tmp_path_factory, s3):
+    from klout.session import get_spark, session_settings
 
     cfg = _make_config(tmp_path_factory.mktemp("session"), *s3.sets)
     session = get_spark(cfg, uris=[s3.uri()])  # the S3A connector on the classpath, for the object-storage tests
-    yield session
+    runtime = {k: v for k, v in session_settings(cfg, submitted=True).items() if session.conf.isModifiable(k)}
+    yield session, runtime
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(_spark_and_settings):
+    """The suite's one Spark session (local[2], the settings of TEST_SETS)."""
+    return _spark_and_settings[0]
+
+
+@pytest.fixture(autouse=True)
+def _suite_settings(request):
+    """A test that uses the session starts with the suite's runtime settings: a `klout` command run in process
+    (cli.main) re-applies its own config's to the session it gets (getOrCreate; 8 shuffle partitions by default)."""
+    if "spark" in request.fixturenames:
+        session, runtime = request.getfixturevalue("_spark_and_settings")
+        for key, value in runtime.items():
+            session.conf.set(key, value)
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 """spark-submit on a real standalone cluster (a master and two single-core workers, scripts/local_cluster.sh) with the
 package scripts/package.sh builds publishes exactly the tables the in-process session published for the shared scored
 world: the same code, shipped as a zip and run by two executor JVMs with other partition counts, gives the same
-tables to the last bit."""
+tables to the last bit. The cluster shares nothing with the driver but the object store: the warehouse and the
+checkpoints are on the session's S3 server (each worker has its own work, local and temporary directories), and one
+worker is killed, executor and all, in the middle of the graph pass: the run goes on with the other and its tables
+are still those of the local run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -12,7 +16,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +29,8 @@ import klout
 from klout import tables
 from klout.config import to_plain
 from klout.warehouse import Warehouse
+
+BRONZE = (tables.INTERACTIONS, tables.PROFILES_HISTORY, tables.PROFILES_LATEST, tables.IDENTITIES, tables.QUARANTINE)
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +73,8 @@ def cluster():
     script = str(ROOT / "scripts" / "local_cluster.sh")
     try:
         _run([script, "start"], state / "start.log", env=env, timeout=300)
-        yield dict(line.split("=", 1) for line in (state / "cluster" / "cluster.env").read_text().split())
+        env_file = (state / "cluster" / "cluster.env").read_text()
+        yield dict(line.split("=", 1) for line in env_file.split()) | {"DIR": str(state / "cluster")}
     finally:
         subprocess.run([script, "stop"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(state, ignore_errors=True)
@@ -80,16 +89,20 @@ def package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(scored_world, scored_copy, cluster, package, tmp_path_factory):
-    """The shared scored world's ingested tables in a warehouse of their own, its first SUBMITTED days run there by one
-    spark-submit (`--date first --end last`) on the cluster. Returns the local (the shared world's) and the cluster
-    run's configs, the days and the submit's event log directory."""
+def runs(spark, s3, scored_world, scored_copy, cluster, package, tmp_path_factory):
+    """The shared scored world's ingested (bronze) tables copied by Spark into a warehouse on the S3 server, its first
+    SUBMITTED days run there by one spark-submit (`--date first --end last`) on the cluster, one worker killed during
+    the graph pass. Returns the local (the shared world's) and the cluster run's configs, the days, the submit's
+    event log directory and its log."""
     tmp = tmp_path_factory.mktemp("runs")
     days = scored_world.days[:SUBMITTED]
-    copied = scored_copy(*CLUSTER_PARTITIONING)
-    for derived in ("silver", "gold", "ops"):
-        shutil.rmtree(copied.warehouse / derived, ignore_errors=True)
-    local, remote = scored_world.cfg, copied.cfg
+    local = scored_world.cfg
+    # the world's config with the cluster's partitioning and the S3 settings; its warehouse on the bucket
+    configured = scored_copy(*CLUSTER_PARTITIONING, *s3.sets).cfg
+    remote = dataclasses.replace(configured, warehouse=s3.uri(f"cluster-{uuid.uuid4().hex[:8]}", "warehouse"))
+    for table in BRONZE:
+        if (rows := Warehouse(spark, local)[table].try_read()) is not None:  # no quarantine: nothing was bad
+            rows.write.format("delta").partitionBy(*table.partition_by).save(Warehouse(spark, remote)[table].path)
 
     # the submit's working directory holds only the overlay (the whole effective config of the cluster run): no
     # checkout, no conf/, so the defaults must come from inside the zip
@@ -102,7 +115,7 @@ def runs(scored_world, scored_copy, cluster, package, tmp_path_factory):
         "--master",
         cluster["MASTER_URL"],
         "--packages",
-        local.spark.delta_package,
+        f"{local.spark.delta_package},{local.spark.s3a_package}",
         "--conf",
         "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
         "--conf",
@@ -152,13 +165,27 @@ def runs(scored_world, scored_copy, cluster, package, tmp_path_factory):
             cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(), start_new_session=True
         )
         try:
+            killed = _kill_a_worker_during_the_graph_pass(job, log, cluster)
             rc = job.wait(timeout=600)
         finally:
             if job.poll() is None:
                 os.killpg(job.pid, signal.SIGKILL)
                 job.wait()
     assert rc == 0, f"{' '.join(cmd)} exited {rc}:\n" + "\n".join(log.read_text().splitlines()[-60:])
-    return local, remote, days, events
+    assert killed, "the graph pass ended before a worker could be killed:\n" + log.read_text()[-3000:]
+    return local, remote, days, events, log
+
+
+def _kill_a_worker_during_the_graph_pass(job: subprocess.Popen, log: Path, cluster: dict[str, str]) -> bool:
+    """Wait for the submit's first graph iteration to be logged, then SIGKILL the second worker's process group
+    (the worker daemon and the executor it launched). True when the submit was still running then."""
+    deadline = time.monotonic() + 420
+    while job.poll() is None and time.monotonic() < deadline:
+        if "graph.iteration 1:" in log.read_text(errors="replace"):
+            os.killpg(int((Path(cluster["DIR"]) / "worker-2.pid").read_text()), signal.SIGKILL)
+            return job.poll() is None
+        time.sleep(0.1)
+    return False
 
 
 def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(package, tmp_path):
@@ -183,7 +210,7 @@ def test_the_package_loads_its_defaults_and_code_version_without_a_checkout(pack
 
 
 def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
-    local, remote, days, _ = runs
+    local, remote, days, _, _ = runs
     for day in days:
         for table in COMPARED:
             expected = Warehouse(spark, local)[table].partition(day)
@@ -191,15 +218,19 @@ def test_the_cluster_run_publishes_exactly_the_local_runs_tables(spark, runs):
             assertDataFrameEqual(Warehouse(spark, remote)[table].partition(day), expected, rtol=0.0, atol=0.0)
 
 
-def test_the_submitted_job_ran_its_tasks_on_two_executors_of_the_cluster(runs, cluster):
-    _, _, _, events = runs
+def test_the_submitted_job_ran_on_two_executors_and_finished_on_one_after_a_worker_was_killed(runs, cluster):
+    _, remote, _, events, submit_log = runs
     (app_dir,) = events.iterdir()
     log = [json.loads(line) for f in sorted(app_dir.glob("events_*")) for line in f.read_text().splitlines()]
     added = {e["Executor ID"]: e["Executor Info"]["Host"] for e in log if e["Event"] == "SparkListenerExecutorAdded"}
     tasks = [e["Task Info"]["Executor ID"] for e in log if e["Event"] == "SparkListenerTaskEnd"]
+    removed = [(i, e["Executor ID"]) for i, e in enumerate(log) if e["Event"] == "SparkListenerExecutorRemoved"]
     assert len(added) == 2 and set(added.values()) == {"127.0.0.1"}
     assert {x: tasks.count(x) > 10 for x in added} == {x: True for x in added}, tasks
+    ((at, lost),) = removed  # the killed worker's executor; the other one finished the run
+    assert lost in added and sum(e["Event"] == "SparkListenerJobEnd" for e in log[at:]) > 5
+    assert submit_log.read_text().count("graph: done") == SUBMITTED and remote.warehouse_root.startswith("s3a://")
     with urllib.request.urlopen(cluster["WEBUI_URL"] + "/json/", timeout=10) as r:
         master = json.load(r)
     (app,) = [a for a in master["completedapps"] if a["id"] == app_dir.name.removeprefix("eventlog_v2_")]
-    assert (app["state"], app["cores"], app["memoryperexecutor"]) == ("FINISHED", 2, 1024)
+    assert (app["state"], app["memoryperexecutor"]) == ("FINISHED", 1024)

@@ -193,14 +193,15 @@ def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_change
     rows = Warehouse(spark, cfg)[tables.EVALUATIONS].read()
     assertDataFrameEqual(rows.select(*expected.columns), expected, rtol=1e-6)
     assert ev.counts == {"persons": 4, "reacted_to": 3, "future_reactions": 6.0}
-    report = (where / "report.md").read_text()
+    assert where == str(tmp_path / "report")
+    report = (tmp_path / "report" / "report.md").read_text()
     assert report.startswith(f"# Evaluation of the scores of {D} (horizon 1 day)")
     assert "| unweighted PageRank |" in report and "![future reactions by score]" in report
-    assert (where / "score_vs_future_reactions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "report" / "score_vs_future_reactions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # a rerun with the same results leaves the table as it was, down to when each row was evaluated
     before = Warehouse(spark, cfg)[tables.EVALUATIONS].read().localCheckpoint()
-    run_evaluate(spark, cfg, D, 1, 2, str(tmp_path / "truth"), str(where))
+    run_evaluate(spark, cfg, D, 1, 2, str(tmp_path / "truth"), where)
     assertDataFrameEqual(Warehouse(spark, cfg)[tables.EVALUATIONS].read(), before)
 
 

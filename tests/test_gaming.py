@@ -12,7 +12,7 @@ from klout.evaluation.gaming import BOUGHT_FOLLOWERS, run_experiments
 def effects(spark, scored_copy, tmp_path_factory):
     world = scored_copy("quality.enforce=false")
     planted = tmp_path_factory.mktemp("planted")
-    return {e.experiment: e for e in run_experiments(spark, world.cfg, world.days[-1], planted)}
+    return {e.experiment: e for e in run_experiments(spark, world.cfg, world.days[-1], str(planted))}
 
 
 def test_a_bot_ring_that_retweets_itself_stays_at_the_bottom(effects):

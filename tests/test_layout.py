@@ -7,6 +7,7 @@ so the test costs no Spark.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,24 @@ def test_the_layout_check_sees_imports_inside_functions_and_not_type_checking(tm
     (pkg / "cli.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from klout import config\n")
     monkeypatch.setitem(globals(), "KLOUT", pkg)
     assert imports() == {"klout": set(), "klout.config": {"klout.cli"}, "klout.cli": set()}
+
+
+# The only modules that touch the driver's own disk, and what they touch: never a warehouse, checkpoint or source
+# path, which go through Spark's and Delta's readers and writers and klout.paths (Hadoop's FileSystem).
+LOCAL_FILES = {
+    "klout.config": "the YAML configuration files",
+    "klout.version": "the source checkout's .git, for the code version",
+    "klout.session": "the launched JVM's own log file in the temporary directory",
+    "klout.paths": "resolved(): a local path made absolute, no I/O",
+    "klout.warehouse": "_held(): the kill tests' flag file",
+}
+LOCAL_FILE_API = re.compile(r"\bos\.path\b|(?<![.\w])open\(|\bpathlib\b|(?<![.\w])Path\b|\btempfile\b|\bshutil\b")
+
+
+def test_no_local_file_api_reaches_a_warehouse_checkpoint_or_source_path():
+    users = {
+        name
+        for name, path in modules().items()
+        if any(LOCAL_FILE_API.search(line.split("#")[0]) for line in path.read_text().splitlines())
+    }
+    assert users == set(LOCAL_FILES)

@@ -66,6 +66,8 @@ def test_path_checks_go_through_the_store_for_files_folders_and_globs(spark, s3)
     assert not paths.exists(spark, f"{root}/b")
     paths.delete(spark, f"{root}/a")
     assert not paths.exists(spark, f"{root}/a/part")
+    paths.write_bytes(spark, f"{root}/report/report.md", "# é\n".encode())  # a report beside an s3a warehouse
+    assert [r.value for r in spark.read.text(f"{root}/report/report.md").collect()] == ["# é"]
 
 
 def test_doctor_probes_the_warehouse_and_checkpoints_on_the_store_and_names_the_one_that_fails(spark, on_s3, s3):
@@ -108,4 +110,6 @@ def test_another_delta_implementation_reads_the_published_tables(spark, on_s3, s
         ours = bound.read()
         theirs = spark.createDataFrame(other.to_pyarrow_table()).select(*ours.columns)
         assert other.version() == bound.history(1).first()["version"]
+        protocol = other.protocol()  # documented in the README: plain Delta, no table features
+        assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
         assertDataFrameEqual(theirs, ours, rtol=0.0, atol=0.0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,6 +25,7 @@ from klout import tables
 from klout.config import Config
 from klout.errors import InputError
 from klout.ingest.run import ingest
+from klout.paths import joined
 from klout.persons import with_person_id
 from klout.pipeline import run_daily
 from klout.schemas import INTERACTION_COLUMNS, PROFILE_COLUMNS
@@ -150,12 +150,12 @@ def bought_profile(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -
     )
 
 
-def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: Path) -> None:
-    """Write the tricks as input files under `scratch` and ingest them like any source."""
-    trick_events(spark, cfg, day, cast).write.mode("overwrite").parquet(str(scratch / "interactions"))
-    bought_profile(spark, cfg, day, cast).write.mode("overwrite").parquet(str(scratch / "profiles"))
-    ingest(spark, cfg, str(scratch / "profiles"), "parquet", "profiles")
-    ingest(spark, cfg, str(scratch / "interactions"), "parquet", "interactions")
+def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: str) -> None:
+    """Write the tricks as input files under `scratch` (a folder or a URI) and ingest them like any source."""
+    trick_events(spark, cfg, day, cast).write.mode("overwrite").parquet(joined(scratch, "interactions"))
+    bought_profile(spark, cfg, day, cast).write.mode("overwrite").parquet(joined(scratch, "profiles"))
+    ingest(spark, cfg, joined(scratch, "profiles"), "parquet", "profiles")
+    ingest(spark, cfg, joined(scratch, "interactions"), "parquet", "interactions")
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: 
 
 
 def run_experiments(
-    spark: SparkSession, cfg: Config, day: dt.date, scratch: Path, network: str = "twitter"
+    spark: SparkSession, cfg: Config, day: dt.date, scratch: str, network: str = "twitter"
 ) -> list[Effect]:
     """Plant the tricks into the warehouse of `cfg` (scored through `day`: use a copy), rerun `day` and say what
     each did."""

@@ -3,12 +3,14 @@ grow with the score (per 5-point score bin: people, mean, median and 90th percen
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from klout import paths
 from klout.evaluation.metrics import Evaluation
+from klout.paths import joined
 
 LABELS = {
     "score": "klout score",
@@ -51,7 +53,8 @@ def score_bins(people: DataFrame) -> list[dict]:
     ]
 
 
-def _plot(ev: Evaluation, path: Path) -> None:
+def _plot(ev: Evaluation) -> bytes:
+    """The report's figure as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,8 +82,10 @@ def _plot(ev: Evaluation, path: Path) -> None:
     right.legend(fontsize=8)
     right.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    return png.getvalue()
 
 
 def days(n: int) -> str:
@@ -140,8 +145,7 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(ev: Evaluation, out: Path, notes: list[str]) -> None:
-    """Write `out`/report.md and its plot `out`/score_vs_future_reactions.png."""
-    out.mkdir(parents=True, exist_ok=True)
-    _plot(ev, out / PLOT)
-    (out / "report.md").write_text(markdown(ev, notes))
+def write_report(spark: SparkSession, ev: Evaluation, out: str, notes: list[str]) -> None:
+    """Write `out`/report.md and its plot `out`/score_vs_future_reactions.png (`out` a local folder or a URI)."""
+    paths.write_bytes(spark, joined(out, PLOT), _plot(ev))
+    paths.write_bytes(spark, joined(out, "report.md"), markdown(ev, notes).encode())

@@ -6,7 +6,6 @@ rerun replaces the date's rows) and written as a Markdown report with a PNG plot
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -14,12 +13,11 @@ from pyspark.sql import functions as F
 from klout import tables
 from klout.clock import now_utc
 from klout.config import Config
-from klout.errors import ConfigError
 from klout.evaluation.metrics import Evaluation, agreement
 from klout.evaluation.outcomes import future_reactions, hidden_influence, true_owner
 from klout.evaluation.predictors import PREDICTORS, per_unit, person_accounts
 from klout.evaluation.report import score_bins, write_report
-from klout.paths import is_uri
+from klout.paths import joined, resolved
 from klout.progress import step
 from klout.runlog import RUN_ID
 from klout.version import code_version
@@ -96,13 +94,11 @@ def evaluation_rows(spark: SparkSession, ev: Evaluation) -> DataFrame:
     return spark.createDataFrame(rows, tables.EVALUATIONS.schema)
 
 
-def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) -> Path:
-    """Where the report goes: `given`, or <warehouse>/reports/evaluation/<date>-h<horizon> for a local warehouse."""
+def report_dir(cfg: Config, run_date: dt.date, horizon: int, given: str | None) -> str:
+    """Where the report goes: `given`, or <warehouse>/reports/evaluation/<date>-h<horizon> (a path or a URI)."""
     if given:
-        return Path(given)
-    if is_uri(cfg.warehouse):
-        raise ConfigError(f"warehouse {cfg.warehouse} is not a local path: give --report-dir for the report")
-    return Path(cfg.warehouse_root) / "reports" / "evaluation" / f"{run_date.isoformat()}-h{horizon}"
+        return resolved(given)
+    return joined(cfg.warehouse_root, "reports", "evaluation", f"{run_date.isoformat()}-h{horizon}")
 
 
 def run_evaluate(
@@ -114,7 +110,7 @@ def run_evaluate(
     truth_dir: str | None = None,
     out_dir: str | None = None,
     notes: list[str] | None = None,
-) -> tuple[Evaluation, Path]:
+) -> tuple[Evaluation, str]:
     """Evaluate, MERGE the results into eval/evaluations and write the report; returns both."""
     wh = Warehouse(spark, cfg)
     target_dir = report_dir(cfg, run_date, horizon, out_dir)
@@ -127,6 +123,6 @@ def run_evaluate(
         ev = evaluate(spark, cfg, run_date, horizon, k, truth)
         metrics = ["persons", "spearman", "ndcg_at_k", "precision_at_k", "k", "code_version"]
         progress.update(wh[tables.EVALUATIONS].merge(evaluation_rows(spark, ev), update_when=values_differ(metrics)))
-        write_report(ev, target_dir, notes or [])
-        progress["report"] = str(target_dir / "report.md")
+        write_report(spark, ev, target_dir, notes or [])
+        progress["report"] = joined(target_dir, "report.md")
     return ev, target_dir
