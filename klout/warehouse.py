@@ -98,9 +98,13 @@ class BoundTable:
     # ---- reads ------------------------------------------------------------------------------------------------
 
     def try_read(self) -> DataFrame | None:
-        """The current version, or None when the table does not exist (one snapshot load either way)."""
+        """The current version, or None when the table does not exist (one snapshot load either way). The schema is
+        asked for so that a missing table fails here over Spark Connect too, where reading is lazy (in classic mode
+        the load already resolved it)."""
         try:
-            return self.spark.read.format("delta").load(self.path)
+            df = self.spark.read.format("delta").load(self.path)
+            df.schema  # noqa: B018 - resolves the read on the server
+            return df
         except AnalysisException:
             return None
 
@@ -282,7 +286,12 @@ class BoundTable:
                 failed.append(e)
 
         # each thread runs in a copy of the caller's context: `known_partitions` holds what it writes
-        threads = [InheritableThread(target=write, args=(i, contextvars.copy_context())) for i in range(len(writes))]
+        # (and, over Spark Connect, the session's thread-local state, which InheritableThread copies from `session`)
+        session = writes[0][0].spark
+        threads = [
+            InheritableThread(target=write, args=(i, contextvars.copy_context()), session=session)
+            for i in range(len(writes))
+        ]
         for t in threads:
             t.start()
         for t in threads:
