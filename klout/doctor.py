@@ -40,15 +40,16 @@ def probe_warehouse(spark: SparkSession, cfg: Config) -> Probe:
 
 def probe_checkpoints(spark: SparkSession, cfg: Config) -> Probe:
     """Reliably checkpoint a three-row frame into a run folder of the checkpoint directory (then deleted)."""
+    where = checkpoint_dir(cfg)
     try:
         with run_checkpoint_dir(spark, cfg, "doctor") as folder:
             rows = spark.range(3).checkpoint(eager=True).count()
             written = paths.exists(spark, f"{folder}/*")
         if rows != 3 or not written:
-            return Probe("checkpoints", checkpoint_dir(cfg), f"checkpointed {rows} rows, files written: {written}")
+            return Probe("checkpoints", where, f"checkpointed {rows} rows, files written: {written}")
     except Exception as e:  # noqa: BLE001
-        return Probe("checkpoints", checkpoint_dir(cfg), _first_line(e))
-    return Probe("checkpoints", checkpoint_dir(cfg))
+        return Probe("checkpoints", where, _first_line(e))
+    return Probe("checkpoints", where)
 
 
 def _first_line(error: Exception) -> str:

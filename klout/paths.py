@@ -89,9 +89,10 @@ def _matches(fs: FileSystem, pattern: str) -> list[str]:
     from pyarrow.fs import FileSelector, FileType
 
     head, *parts = pattern.split("/")
-    found = [head]
+    found, listed_last = [head], False
     for part in parts:
-        if not _GLOB & set(part):
+        listed_last = bool(_GLOB & set(part))
+        if not listed_last:
             found = [f"{f}/{part}" for f in found]
             continue
         listed = []
@@ -101,7 +102,8 @@ def _matches(fs: FileSystem, pattern: str) -> list[str]:
                     i.path for i in fs.get_file_info(FileSelector(f)) if fnmatch.fnmatchcase(basename(i.path), part)
                 ]
         found = listed
-    return [f for f in found if fs.get_file_info(f).type != FileType.NotFound]
+    # what a listing found exists; a literal last part is looked up
+    return found if listed_last else [f for f in found if fs.get_file_info(f).type != FileType.NotFound]
 
 
 def _filesystem(spark: SparkSession, path: str) -> tuple[FileSystem, str]:

@@ -34,6 +34,11 @@ EXPORT_COLUMNS = (
 )
 
 
+def _highest_first() -> list[Column]:
+    """The published order of a day's scores: highest first, ties by person id."""
+    return [F.desc("score"), F.asc("person_id")]
+
+
 def day_scores(spark: SparkSession, cfg, run_date: dt.date) -> DataFrame:
     wh = Warehouse(spark, cfg)
     return wh[tables.SCORES].required_partition(run_date, "score")
@@ -46,9 +51,9 @@ def top(spark: SparkSession, cfg, run_date: dt.date, n: int, network: str | None
         scores = scores.withColumn("network_score", F.col("network_scores")[network]).where(
             F.col("network_score").isNotNull()
         )
-        order: list[Column | str] = [F.desc("network_score"), F.desc("score"), "person_id"]
+        order = [F.desc("network_score"), *_highest_first()]
     else:
-        order = [F.desc("score"), "person_id"]
+        order = _highest_first()
     cols = [
         "rank",
         "person_id",
@@ -98,7 +103,7 @@ def write_scores(spark: SparkSession, cfg, run_date: dt.date, fmt: str, output: 
     one file at `output` (written by one task, then moved there). An existing output is replaced. Returns the rows
     written, counted while writing."""
     frame = export_frame(spark, cfg, run_date, fmt)
-    order = [F.desc("score"), F.asc("person_id")]
+    order = _highest_first()
     frame = frame.coalesce(1).sortWithinPartitions(*order) if single_file else frame.orderBy(*order)
     counted = Observation(f"klout_export_{uuid.uuid4().hex}")
     writer = frame.observe(counted, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").format(fmt)
@@ -124,7 +129,7 @@ def export_rows(spark: SparkSession, cfg, run_date: dt.date, fmt: str, limit: in
             f"{rows:,} scores on {run_date} are more than the {limit:,} klout streams to stdout through the driver: "
             "write them with --output PATH_OR_URI (or raise --limit)"
         )
-    for row in frame.orderBy(F.desc("score"), "person_id").toLocalIterator():
+    for row in frame.orderBy(*_highest_first()).toLocalIterator():
         yield row.asDict(recursive=True)
 
 

@@ -99,18 +99,19 @@ def test_good_rows_are_parsed_to_the_canonical_schema(spark, cfg, csv_source):
     t4 = dt.datetime(2026, 1, 1, 13, 0, 0)
     t5 = dt.datetime(2000, 1, 1)
     micros = lambda t: str(int((t - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000))  # noqa: E731
+    a_retweets_b = lambda t: Row(  # noqa: E731
+        event_id=_event_id("twitter", "a", "b", "retweet", micros(t), "", ""),
+        network="twitter",
+        actor_id="a",
+        target_id="b",
+        action="retweet",
+        ts=t,
+        content_id=None,
+        content_type=None,
+        event_date=t.date(),
+    )
     expected = [
-        Row(
-            event_id=_event_id("twitter", "a", "b", "retweet", micros(t1), "", ""),
-            network="twitter",
-            actor_id="a",
-            target_id="b",
-            action="retweet",
-            ts=t1,
-            content_id=None,
-            content_type=None,
-            event_date=t1.date(),
-        ),
+        a_retweets_b(t1),
         Row(
             event_id="e-1",
             network="facebook",
@@ -133,28 +134,8 @@ def test_good_rows_are_parsed_to_the_canonical_schema(spark, cfg, csv_source):
             content_type=None,
             event_date=t3.date(),
         ),
-        Row(
-            event_id=_event_id("twitter", "a", "b", "retweet", micros(t4), "", ""),
-            network="twitter",
-            actor_id="a",
-            target_id="b",
-            action="retweet",
-            ts=t4,
-            content_id=None,
-            content_type=None,
-            event_date=t4.date(),
-        ),
-        Row(
-            event_id=_event_id("twitter", "a", "b", "retweet", micros(t5), "", ""),
-            network="twitter",
-            actor_id="a",
-            target_id="b",
-            action="retweet",
-            ts=t5,
-            content_id=None,
-            content_type=None,
-            event_date=t5.date(),
-        ),
+        a_retweets_b(t4),
+        a_retweets_b(t5),
     ]
     assertDataFrameEqual(bronze, spark.createDataFrame(expected, bronze.schema))
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{Warehouse(spark, cfg)[tables.INTERACTIONS].path}`").first()

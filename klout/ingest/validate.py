@@ -98,6 +98,15 @@ def _lookup(mapping: dict[str, str], key: Column) -> Column:
     return F.try_element_at(F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv]), key)
 
 
+def _plausible_times(cfg: Config, now: dt.datetime) -> tuple[Column, Column]:
+    """The earliest and latest time a record may carry: `ingest.earliest_date` at midnight (session time zone,
+    UTC) and ingest time + `ingest.max_future_seconds`."""
+    ing = cfg.ingest
+    return F.to_timestamp(F.lit(ing.earliest_date.isoformat())), F.lit(
+        now + dt.timedelta(seconds=ing.max_future_seconds)
+    )
+
+
 def _network_checks(net_raw: Column, net: Column, cfg: Config) -> list[tuple[Column, str]]:
     return [(net_raw.isNull(), "missing_network"), (~net.isin(list(cfg.networks)), "unknown_network")]
 
@@ -130,8 +139,7 @@ def interactions(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
         "raw",
         "malformed",
     )
-    horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
-    earliest = F.to_timestamp(F.lit(ing.earliest_date.isoformat()))  # midnight in the session time zone, UTC
+    earliest, horizon = _plausible_times(cfg, now)
     reason = first_reason(
         [
             (F.col("malformed"), "malformed_record"),
@@ -210,8 +218,7 @@ def profiles(df: DataFrame, cfg: Config, now: dt.datetime) -> DataFrame:
         "spam_follower_share": _number("spam_follower_share", False, 0, 1),
         "inactive_follower_share": _number("inactive_follower_share", False, 0, 1),
     }
-    horizon = F.lit(now + dt.timedelta(seconds=ing.max_future_seconds))
-    earliest = F.to_timestamp(F.lit(ing.earliest_date.isoformat()))  # midnight in the session time zone, UTC
+    earliest, horizon = _plausible_times(cfg, now)
     reason = first_reason(
         [
             (F.col("malformed"), "malformed_record"),
