@@ -38,6 +38,11 @@ def _common(p: argparse.ArgumentParser) -> None:
         dest="sets",
         help="override one config key, e.g. --set spark.shuffle_partitions=16 (repeatable)",
     )
+    g.add_argument(
+        "--remote",
+        metavar="sc://HOST:PORT",
+        help="run on this Spark Connect server (the config's spark.remote; the server has the Delta jar)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     g.add_argument(
         "-v",
@@ -227,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(logging.WARNING if args.quiet else logging.INFO)
     try:
-        cfg = load_config(args.conf, args.sets)
+        cfg = load_config(args.conf, [*args.sets, *([f"spark.remote={args.remote}"] if args.remote else [])])
         if not getattr(args, "needs_spark", True):
             return args.run(None, cfg, args)
         from klout.session import get_spark
@@ -474,8 +479,11 @@ def _cmd_doctor(spark, cfg: Config, args) -> int:
     probes = [probe_warehouse(spark, cfg), probe_checkpoints(spark, cfg)]
     for p in probes:
         print(f"{'ok' if p.error is None else 'FAILED'}: {p.place} {p.path}" + (f": {p.error}" if p.error else ""))
-    jars = spark.conf.get("spark.jars.packages", "jars from spark-submit")
-    print(f"spark {spark.version}, master {spark.sparkContext.master} ({jars})")
+    if cfg.spark.remote is not None:
+        print(f"spark {spark.version}, over Spark Connect {cfg.spark.remote}")
+    else:
+        jars = spark.conf.get("spark.jars.packages", "jars from spark-submit")
+        print(f"spark {spark.version}, master {spark.conf.get('spark.master', None)} ({jars})")
     return EXIT_OK if all(p.error is None for p in probes) else EXIT_INPUT
 
 

@@ -55,6 +55,12 @@ class SparkConfig:
     log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"]
     interpreted_below: int = field(metadata=limits(ge=0))
     conf: Mapping[str, str]
+    remote: str | None
+
+    def __post_init__(self) -> None:
+        """`remote` is a Spark Connect address: sc://host[:port][/;param=value...]."""
+        if self.remote is not None and not self.remote.startswith("sc://"):
+            raise ConfigError(f"spark.remote = {self.remote!r}: must be a Spark Connect address, sc://host:port")
 
 
 @dataclass(frozen=True)

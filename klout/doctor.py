@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from klout import paths
+from klout import checkpoints, paths
 from klout.config import Config
-from klout.session import checkpoint_dir, run_checkpoint_dir
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,14 @@ def probe_warehouse(spark: SparkSession, cfg: Config) -> Probe:
 
 
 def probe_checkpoints(spark: SparkSession, cfg: Config) -> Probe:
-    """Reliably checkpoint a three-row frame into a run folder of the checkpoint directory (then deleted)."""
-    where = checkpoint_dir(cfg)
+    """Checkpoint a three-row frame into a run folder of the checkpoint directory, as the graph pass does, and read it
+    back (then deleted)."""
+    where = checkpoints.directory(cfg)
     try:
-        with run_checkpoint_dir(spark, cfg, "doctor") as folder:
-            rows = spark.range(3).checkpoint(eager=True).count()
-            written = paths.exists(spark, f"{folder}/*")
+        with checkpoints.run_folder(spark, cfg, "doctor") as folder:
+            saved = paths.joined(folder, "probe")
+            rows = checkpoints.save(spark.range(3), saved, 1, ["id"]).count()
+            written = paths.exists(spark, f"{saved}/*")
         if rows != 3 or not written:
             return Probe("checkpoints", where, f"checkpointed {rows} rows, files written: {written}")
     except Exception as e:  # noqa: BLE001

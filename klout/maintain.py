@@ -42,12 +42,12 @@ def maintain(spark: SparkSession, cfg: Config) -> dict[str, dict[str, int]]:
 @contextmanager
 def vacuum_settings(spark: SparkSession) -> Iterator[None]:
     """Let VACUUM use `maintenance.vacuum_retention_hours` even under Delta's 7-day safety check, log its counts in
-    the table's history, and list files in at most 4 tasks per core; then restore the settings."""
+    the table's history, and list files in at most 4 tasks per shuffle partition; then restore the settings."""
     listing = int(spark.conf.get(_LISTING_TASKS, None) or 10_000)
     settings = {
         _RETENTION_CHECK: "false",
         _VACUUM_LOGGING: "true",
-        _LISTING_TASKS: str(max(1, min(listing, 4 * spark.sparkContext.defaultParallelism))),
+        _LISTING_TASKS: str(max(1, min(listing, 4 * int(spark.conf.get("spark.sql.shuffle.partitions") or 1)))),
     }
     with session_conf(spark, settings):
         yield

@@ -7,12 +7,11 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from klout import paths
+from klout import checkpoints
 from klout.config import Config
 from klout.paths import joined
 
@@ -30,17 +29,22 @@ def under_spark_submit() -> bool:
     return _SUBMIT_ENV in os.environ
 
 
-def checkpoint_dir(cfg: Config) -> str:
-    return cfg.spark.checkpoint_dir or joined(cfg.warehouse_root, "_checkpoints")
-
-
 def packages(cfg: Config, uris: Iterable[str] = ()) -> str:
     """The Maven coordinates a local launch resolves: Delta's, and Hadoop's S3A connector when the warehouse, the
     checkpoint directory or one of `uris` (a run's sources and outputs) is on s3a://, so a user gives only the URI."""
     wanted = [cfg.spark.delta_package]
-    if any(u.startswith("s3a://") for u in (cfg.warehouse_root, checkpoint_dir(cfg), *uris)):
+    if any(u.startswith("s3a://") for u in (cfg.warehouse_root, checkpoints.directory(cfg), *uris)):
         wanted.append(cfg.spark.s3a_package)
     return ",".join(wanted)
+
+
+# Settings a running session accepts (also over Spark Connect); the others only take effect when a JVM starts.
+RUNTIME_SETTINGS = (
+    "spark.sql.session.timeZone",
+    "spark.sql.shuffle.partitions",
+    "spark.sql.adaptive.enabled",
+    "spark.databricks.delta.snapshotPartitions",
+)
 
 
 def session_settings(cfg: Config, submitted: bool, uris: Iterable[str] = ()) -> dict[str, str]:
@@ -56,6 +60,7 @@ def session_settings(cfg: Config, submitted: bool, uris: Iterable[str] = ()) -> 
         "spark.databricks.delta.snapshotPartitions": str(s.delta_snapshot_partitions),
         "spark.sql.warehouse.dir": joined(cfg.warehouse_root, "_spark"),
         "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": s.log_level,
     }
     if not submitted:
         settings |= {
@@ -72,6 +77,8 @@ def session_settings(cfg: Config, submitted: bool, uris: Iterable[str] = ()) -> 
 def get_spark(cfg: Config, verbose: bool = False, uris: Iterable[str] = ()):
     """Build (or reuse) the SparkSession for `cfg`.
 
+    With `spark.remote` (sc://host:port) a Spark Connect session: the server was started with the Delta jar and
+    extensions and owns every launch setting, so only the runtime ones are set (see `remote_session`).
     Under spark-submit every setting the submit already has is left alone; we only fill in what is missing
     (Delta extensions, UTC, shuffle partitions). In local mode we launch the JVM with the Delta jar from
     `spark.delta_package` (and `spark.s3a_package` for s3a:// paths, `uris` among them: see `packages`), resolved
@@ -81,6 +88,8 @@ def get_spark(cfg: Config, verbose: bool = False, uris: Iterable[str] = ()):
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
+    if cfg.spark.remote is not None:
+        return remote_session(cfg, cfg.spark.remote)
     submitted = under_spark_submit()
     existing = SparkConf() if submitted else None
     builder = SparkSession.builder
@@ -88,33 +97,41 @@ def get_spark(cfg: Config, verbose: bool = False, uris: Iterable[str] = ()):
         if existing is not None and existing.contains(key):
             continue
         builder = builder.config(key, value)
-    with _jvm_output_to(None if verbose or submitted else jvm_log_path()):
+    with _launch_output_to(None if verbose or submitted else jvm_log_path()):
         spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(cfg.spark.log_level)
-    spark.sparkContext.setCheckpointDir(checkpoint_dir(cfg))  # created by Spark, on a local disk or a store
     log.info(
-        "spark %s master=%s parallelism=%d shuffle_partitions=%s submit=%s",
+        "spark %s master=%s shuffle_partitions=%s submit=%s",
         spark.version,
-        spark.sparkContext.master,
-        spark.sparkContext.defaultParallelism,
+        spark.conf.get("spark.master", None),
         spark.conf.get("spark.sql.shuffle.partitions"),
         submitted,
     )
     return spark
 
 
-@contextmanager
-def run_checkpoint_dir(spark, cfg: Config, name: str) -> Iterator[str]:
-    """A checkpoint directory of this run alone (under the configured one), deleted afterwards, even on failure."""
-    sc = spark.sparkContext
-    base = checkpoint_dir(cfg)
-    path = f"{base.rstrip('/')}/{name}-{uuid.uuid4().hex[:12]}"
-    sc.setCheckpointDir(path)
-    try:
-        yield path
-    finally:
-        paths.delete(spark, path)
-        sc.setCheckpointDir(base)
+def remote_session(cfg: Config, remote: str):
+    """A Spark Connect session on `spark.remote`, with klout's runtime settings (and the modifiable ones of
+    `spark.conf`) set on it; the launch settings are the server's, and any of `spark.conf` that only a launch can
+    set is named in a warning rather than silently dropped."""
+    import delta.connect.exceptions  # noqa: F401 - Delta's commit conflicts arrive as its classes (warehouse.committing)
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.remote(remote).getOrCreate()
+    wanted = session_settings(cfg, submitted=True)
+    runtime = {k: wanted[k] for k in RUNTIME_SETTINGS} | {
+        k: v for k, v in cfg.spark.conf.items() if spark.conf.isModifiable(k)
+    }
+    for key, value in runtime.items():
+        spark.conf.set(key, value)
+    if fixed := sorted(set(cfg.spark.conf) - set(runtime)):
+        log.warning("spark.conf: %s set by the Spark Connect server only, not by a client", ", ".join(fixed))
+    log.info(
+        "spark %s over Spark Connect %s shuffle_partitions=%s",
+        spark.version,
+        remote,
+        spark.conf.get("spark.sql.shuffle.partitions"),
+    )
+    return spark
 
 
 def jvm_log_path() -> str:
@@ -123,7 +140,7 @@ def jvm_log_path() -> str:
 
 
 @contextmanager
-def _jvm_output_to(path: str | None) -> Iterator[None]:
+def _launch_output_to(path: str | None) -> Iterator[None]:
     """Point file descriptors 1 and 2 at `path` (appending) while the JVM is launched, so it inherits them, then
     give Python its own back: Spark's and Ivy's noise lands in the file, klout's progress stays on the terminal.
     On a failed launch the file's last lines are logged. None: leave the descriptors alone."""

@@ -73,12 +73,11 @@ RUN_DATE_OUTPUTS = (
 # change makes them stale from that day on (they are dropped, and the next run rebuilds them from the per-day tables).
 WINDOW_STATES = (FEATURE_STATE, WINDOW_EDGES)
 
+# What ingest writes: the inputs of every date step.
+BRONZE = (INTERACTIONS, PROFILES_HISTORY, PROFILES_LATEST, IDENTITIES, QUARANTINE)
+
 ALL = (
-    INTERACTIONS,
-    PROFILES_HISTORY,
-    PROFILES_LATEST,
-    IDENTITIES,
-    QUARANTINE,
+    *BRONZE,
     *RUN_DATE_OUTPUTS,
     RUN_LOG,
     QUALITY_GATES,

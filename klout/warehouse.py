@@ -8,8 +8,9 @@ Delta tables, on an object bound to the Spark session and the warehouse root.
     wh[tables.RUN_LOG].append(rows)                          # an append-only log: a blind append
     wh[tables.RUN_LOG].current()                             # ... and its current row per key
 
-Delta's SQL forms (CREATE TABLE, MERGE INTO, DESCRIBE HISTORY, OPTIMIZE, VACUUM) are used where they do the job, so
-the same calls run over Spark Connect; DELETE and UPDATE take Column predicates and go through delta's DeltaTable.
+Every Delta operation is a DataFrame write or Delta's SQL (CREATE TABLE, MERGE INTO, DESCRIBE HISTORY, OPTIMIZE,
+VACUUM), so the same calls run over Spark Connect, where delta's Python table API needs a server plugin; DELETE and
+UPDATE take Column predicates, so they are MERGEs of the matching rows' keys.
 Every commit runs in `committing`, which turns a Delta commit conflict into ConcurrentRunError (exit 5).
 """
 
@@ -301,24 +302,40 @@ class BoundTable:
         return written
 
     def delete(self, cond: Column) -> int:
-        """Delta DELETE where `cond` holds (one atomic commit); returns the rows deleted (0: no table)."""
+        """Delete the rows where `cond` holds (one atomic commit); returns the rows deleted (0: no table).
+
+        A MERGE of the keys of those rows with WHEN MATCHED THEN DELETE: Delta's SQL, so it runs over Spark Connect
+        too, with `cond` any Column (SQL text cannot carry one)."""
         if not self.exists():
             return 0
-        before = self.version()
-        with committing(self.table, "deleting from it"):
-            self._delta().delete(cond)
-        self._forget()
-        return self.committed(before, "DELETE", "numDeletedRows")
+        return self._merge_matched(self.read().where(cond).select(*self.table.key), "DELETE", "deleting from it")[
+            "num_deleted_rows"
+        ]
 
     def update(self, cond: Column, values: dict[str, Column]) -> int:
-        """Delta UPDATE of `values` where `cond` holds (one atomic commit); returns the rows updated (0: no table)."""
+        """Set `values` (column -> Column over the row) where `cond` holds (one atomic commit); returns the rows
+        updated (0: no table). A MERGE of the rows' keys and new values, as `delete` is."""
         if not self.exists():
             return 0
-        before = self.version()
-        with committing(self.table, "updating it"):
-            self._delta().update(cond, values)
+        changed = self.read().where(cond).select(*self.table.key, *(v.alias(c) for c, v in values.items()))
+        assignments = ", ".join(f"t.`{c}` = s.`{c}`" for c in values)
+        return self._merge_matched(changed, f"UPDATE SET {assignments}", "updating it")["num_updated_rows"]
+
+    def _merge_matched(self, source: DataFrame, action: str, what: str) -> dict[str, int]:
+        """MERGE `source` (keys of this table, unique) into it: `action` on every matched row; Delta's counts."""
+        on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in self.table.key)
+        view = f"_klout_merge_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
+        try:
+            with committing(self.table, what):
+                result = self.spark.sql(
+                    f"MERGE INTO {self._sql_name} AS t USING {view} AS s ON {on} WHEN MATCHED THEN {action}"
+                ).first()
+        finally:
+            self.spark.catalog.dropTempView(view)
         self._forget()
-        return self.committed(before, "UPDATE", "numUpdatedRows")
+        assert result is not None  # MERGE returns one row of counts
+        return {k: int(result[k] or 0) for k in ("num_updated_rows", "num_deleted_rows")}
 
     # ---- maintenance ------------------------------------------------------------------------------------------
 
@@ -345,11 +362,6 @@ class BoundTable:
         """After a DELETE or UPDATE: no partition of this table is known to have rows any more."""
         if (known := _WRITTEN.get()) is not None:
             known.difference_update({k for k in known if k[0] == self.path})
-
-    def _delta(self):
-        from delta.tables import DeltaTable  # Column-predicate DELETE and UPDATE have no SQL form for a Column
-
-        return DeltaTable.forPath(self.spark, self.path)
 
 
 @contextmanager

@@ -7,7 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,6 +150,71 @@ def s3() -> Iterator[ObjectStore]:
 
 
 @pytest.fixture(scope="session")
+def spark_env() -> dict[str, str]:
+    """The environment for Spark's own scripts: this venv's Python everywhere, pyspark's SPARK_HOME, and nothing of
+    the test session's gateway (which would make klout believe it runs under spark-submit)."""
+    import pyspark
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
+    return env | {"PYSPARK_PYTHON": sys.executable, "SPARK_HOME": os.path.dirname(pyspark.__file__)}
+
+
+@pytest.fixture(scope="session")
+def connect_server(spark_env, tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server (local[2], the Delta jar and extensions) started from the installed pyspark on a free
+    port of 127.0.0.1, for the session: its address, sc://127.0.0.1:PORT. Stopped at the end, also on failure."""
+    cfg = load_config()
+    log = tmp_path_factory.mktemp("connect") / "server.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conf = {
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.warehouse.dir": str(log.parent / "spark-warehouse"),
+        "spark.ui.enabled": "false",
+        "spark.log.level": "WARN",
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        "2g",
+        "--driver-java-options",
+        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Duser.timezone=UTC",
+        "--packages",
+        cfg.spark.delta_package,
+        *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")),
+        "spark-internal",
+    ]
+    with log.open("w") as out:
+        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=spark_env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, "the Spark Connect server exited:\n" + log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the Spark Connect server did not listen:\n" + log.read_text()[-3000:]
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+@pytest.fixture(scope="session")
 def _spark_and_settings(tmp_path_factory, s3):
     from klout.session import get_spark, session_settings
 
@@ -206,6 +277,21 @@ def scored_world(spark, tmp_path_factory) -> ScoredWorld:
     for day in world.days:
         run_daily(spark, cfg, day)
     return world
+
+
+@pytest.fixture(scope="session")
+def copy_bronze(spark, scored_world):
+    """`copy_bronze(cfg)`: the shared scored world's ingested (bronze) tables written by Spark into `cfg`'s warehouse
+    (a local path or a URI), for a run elsewhere (a cluster, a Spark Connect server) to start from."""
+    from klout import tables
+    from klout.warehouse import Warehouse
+
+    def copy(cfg: Config) -> None:
+        for table in tables.BRONZE:
+            if (rows := Warehouse(spark, scored_world.cfg)[table].try_read()) is not None:  # no quarantine: none bad
+                rows.write.format("delta").partitionBy(*table.partition_by).save(Warehouse(spark, cfg)[table].path)
+
+    return copy
 
 
 @pytest.fixture(scope="session")

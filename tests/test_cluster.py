@@ -30,8 +30,6 @@ from klout import tables
 from klout.config import to_plain
 from klout.warehouse import Warehouse
 
-BRONZE = (tables.INTERACTIONS, tables.PROFILES_HISTORY, tables.PROFILES_LATEST, tables.IDENTITIES, tables.QUARANTINE)
-
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,15 +47,6 @@ COMPARED = (tables.FEATURES, tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCO
 JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
 
 
-def _spark_env() -> dict[str, str]:
-    """The environment for Spark's scripts: this venv's Python everywhere, pyspark's own SPARK_HOME, and nothing of
-    the test session's gateway (which would make klout believe it runs under spark-submit)."""
-    import pyspark
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
-    return env | {"PYSPARK_PYTHON": sys.executable, "SPARK_HOME": os.path.dirname(pyspark.__file__)}
-
-
 def _run(cmd: list[str], log: Path, **kw) -> None:
     """Run a command with its output in `log`; fail with the log's tail."""
     with log.open("w") as out:
@@ -66,10 +55,10 @@ def _run(cmd: list[str], log: Path, **kw) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(spark_env):
     """A master and two workers (1 core, 1 GiB each) started by the script; stopped and removed even on failure."""
     state = Path(tempfile.mkdtemp(prefix="klout-cluster-"))
-    env = _spark_env() | {"KLOUT_CLUSTER_DIR": str(state / "cluster"), "KLOUT_CLUSTER_WORKER_MEMORY": "1g"}
+    env = spark_env | {"KLOUT_CLUSTER_DIR": str(state / "cluster"), "KLOUT_CLUSTER_WORKER_MEMORY": "1g"}
     script = str(ROOT / "scripts" / "local_cluster.sh")
     try:
         _run([script, "start"], state / "start.log", env=env, timeout=300)
@@ -89,7 +78,7 @@ def package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(spark, s3, scored_world, scored_copy, cluster, package, tmp_path_factory):
+def runs(s3, scored_world, scored_copy, copy_bronze, cluster, package, spark_env, tmp_path_factory):
     """The shared scored world's ingested (bronze) tables copied by Spark into a warehouse on the S3 server, its first
     SUBMITTED days run there by one spark-submit (`--date first --end last`) on the cluster, one worker killed during
     the graph pass. Returns the local (the shared world's) and the cluster run's configs, the days, the submit's
@@ -100,9 +89,7 @@ def runs(spark, s3, scored_world, scored_copy, cluster, package, tmp_path_factor
     # the world's config with the cluster's partitioning and the S3 settings; its warehouse on the bucket
     configured = scored_copy(*CLUSTER_PARTITIONING, *s3.sets).cfg
     remote = dataclasses.replace(configured, warehouse=s3.uri(f"cluster-{uuid.uuid4().hex[:8]}", "warehouse"))
-    for table in BRONZE:
-        if (rows := Warehouse(spark, local)[table].try_read()) is not None:  # no quarantine: nothing was bad
-            rows.write.format("delta").partitionBy(*table.partition_by).save(Warehouse(spark, remote)[table].path)
+    copy_bronze(remote)
 
     # the submit's working directory holds only the overlay (the whole effective config of the cluster run): no
     # checkout, no conf/, so the defaults must come from inside the zip
@@ -162,7 +149,7 @@ def runs(spark, s3, scored_world, scored_copy, cluster, package, tmp_path_factor
     with log.open("w") as out:
         # its own session, so that a failure here can end the submit and the driver it started, nothing else
         job = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=_spark_env(), start_new_session=True
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=submit, env=spark_env, start_new_session=True
         )
         try:
             killed = _kill_a_worker_during_the_graph_pass(job, log, cluster)

@@ -17,12 +17,12 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from klout import schemas
+from klout.checkpoints import directory
 from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.run import account_influence
 from klout.graph.window import advance_window_edges, window_edges, with_shares
 from klout.paths import joined
-from klout.session import checkpoint_dir
 
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
@@ -74,7 +74,7 @@ def _graphs_pass(spark, cfg, graphs, start=None, features=None):
     n = cfg.spark.shuffle_partitions
     edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg), n)
     verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg), n)
-    checkpoints = joined(checkpoint_dir(cfg), f"test-graph-{uuid.uuid4().hex}")  # kept: the state is read after
+    checkpoints = joined(directory(cfg), f"test-graph-{uuid.uuid4().hex}")  # kept: the state is read after
     return converge(verts, edges, start, cfg.graph, n, checkpoints), edges
 
 

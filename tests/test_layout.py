@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "tables",
             "caching",
             "persons",
+            "checkpoints",
             "session",
             "warehouse",
             "weights",
@@ -148,7 +149,7 @@ def test_the_layout_check_sees_imports_inside_functions_and_not_type_checking(tm
 
 
 # The only modules that touch the driver's own disk, and what they touch: never a warehouse, checkpoint or source
-# path, which go through Spark's and Delta's readers and writers and klout.paths (Hadoop's FileSystem).
+# path, which go through Spark's and Delta's readers and writers and klout.paths (pyarrow's filesystems).
 LOCAL_FILES = {
     "klout.config": "the YAML configuration files",
     "klout.version": "the source checkout's .git, for the code version",
@@ -166,3 +167,16 @@ def test_no_local_file_api_reaches_a_warehouse_checkpoint_or_source_path():
         if any(LOCAL_FILE_API.search(line.split("#")[0]) for line in path.read_text().splitlines())
     }
     assert users == set(LOCAL_FILES)
+
+
+def test_the_library_asks_nothing_of_a_spark_context_or_the_jvm():
+    """klout's steps run over Spark Connect, which has no SparkContext, no RDDs and no py4j gateway (and where delta's
+    DeltaTable needs a server plugin): none of them is named in klout/ (tests/test_connect.py runs a day there)."""
+    banned = re.compile(r"\bsparkContext\b|\bsc\.|_jvm|_jsc|_jdf|\.rdd\b|\bDeltaTable\b|setCheckpointDir")
+    found = [
+        f"{p.relative_to(KLOUT.parent)}:{n}: {line.strip()}"
+        for p in sorted(KLOUT.rglob("*.py"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if banned.search(line)
+    ]
+    assert found == []

@@ -54,7 +54,6 @@ def test_under_spark_submit_launch_settings_are_left_to_the_submit():
 
 def test_the_test_session_is_utc_and_writes_reads_and_time_travels_a_delta_table(spark, tmp_path):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
-    assert spark.sparkContext.getCheckpointDir() is not None
     path = str(tmp_path / "tiny")
     spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string").write.format("delta").save(path)
     spark.createDataFrame([(3, "c")], "id int, v string").write.format("delta").mode("append").save(path)

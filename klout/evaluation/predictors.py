@@ -17,10 +17,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.checkpoints import run_folder
 from klout.config import Config
 from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.persons import with_person_id
-from klout.session import run_checkpoint_dir
 from klout.warehouse import Warehouse
 from klout.window import in_window
 
@@ -42,7 +42,7 @@ def unweighted_pagerank(
     )
     vertices = persist_vertices(accounts.select("network", "account_id", F.lit(1.0).alias("prior")), partitions)
     try:
-        with run_checkpoint_dir(spark, cfg, name) as checkpoints:
+        with run_folder(spark, cfg, name) as checkpoints:
             result = converge(vertices, edges, None, cfg.graph, partitions, checkpoints)
             return result.state.select("network", "account_id", F.col("raw").alias("pagerank")).localCheckpoint()
     finally:

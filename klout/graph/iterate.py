@@ -19,7 +19,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
-from klout import paths
+from klout import checkpoints as checkpoint
 from klout.config import GraphConfig
 from klout.paths import joined
 from klout.progress import log
@@ -93,16 +93,6 @@ def loop_settings(partitions: int) -> dict[str, str]:
     return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(partitions)}
 
 
-def _checkpointed(state: DataFrame, directory: str) -> DataFrame:
-    """`state` reliably checkpointed under `directory`: persisted first, so the write reads what the count computed
-    rather than computing it twice, and unpersisted once written."""
-    state.sparkSession.sparkContext.setCheckpointDir(directory)
-    cached = state.persist(StorageLevel.MEMORY_AND_DISK)
-    kept = cached.checkpoint(eager=True)
-    cached.unpersist()
-    return kept
-
-
 def converge(
     vertices: DataFrame,
     edges: DataFrame,
@@ -116,9 +106,10 @@ def converge(
 
     `vertices` (network, account_id, prior) and `edges` (network, actor_id, target_id, share) should come from
     `persist_vertices` and `persist_edges` with the same `partitions`. Each state is checkpointed reliably under
-    `checkpoints` (a URI or a local path, for this pass alone): the plan and the lineage stay one iteration long, a
+    `checkpoints` (a `klout.checkpoints.run_folder`: a URI or a local path, for this pass alone), read back in the
+    partitioning the next join needs: the plan and the lineage stay one iteration long, a
     lost executor's part of the state is read back from the files, and the state before is deleted. The returned
-    state's files stay there until the caller deletes `checkpoints`."""
+    state's files stay there until the caller's run folder ends."""
     spark = vertices.sparkSession
     links = edges.select("network", "actor_id", "target_id", "share")
     initial = vertices.select(*KEY, "prior", F.col("prior").alias("raw"))
@@ -128,9 +119,7 @@ def converge(
         )
     with session_conf(spark, loop_settings(partitions)):
         counted = Observation(f"klout_graph_0_{uuid.uuid4().hex}")  # counted while checkpointed: no job of its own
-        state = _checkpointed(
-            initial.observe(counted, F.count(F.lit(1)).alias("accounts")), joined(checkpoints, "iteration-0")
-        )
+        state = _saved(initial.observe(counted, F.count(F.lit(1)).alias("accounts")), checkpoints, 0, partitions)
         log.info("graph: %d accounts, %s start", counted.get["accounts"], "warm" if start is not None else "cold")
         seconds: list[float] = []
         change, converged, i = float("inf"), False, 0
@@ -142,8 +131,8 @@ def converge(
                 F.max(relative_change()).alias("change"),
                 F.count_if(relative_change() > F.lit(cfg.tolerance)).alias("moved"),
             )
-            state = _checkpointed(new, joined(checkpoints, f"iteration-{i}"))
-            paths.delete(spark, joined(checkpoints, f"iteration-{i - 1}"))
+            state = _saved(new, checkpoints, i, partitions)
+            checkpoint.drop(spark, joined(checkpoints, f"iteration-{i - 1}"))
             stats = moved.get
             change = float(stats["change"] or 0.0)
             seconds.append(time.monotonic() - t0)
@@ -158,3 +147,8 @@ def converge(
             "graph: not converged after %d iterations (max_change=%.3g > tolerance %.3g)", i, change, cfg.tolerance
         )
     return Convergence(state, i, converged, change, tuple(seconds))
+
+
+def _saved(state: DataFrame, checkpoints: str, i: int, partitions: int) -> DataFrame:
+    """Iteration `i`'s state written under `checkpoints` and read back partitioned by account like the one before."""
+    return checkpoint.save(state, joined(checkpoints, f"iteration-{i}"), partitions, KEY)

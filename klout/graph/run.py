@@ -15,13 +15,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from klout import tables
+from klout.checkpoints import run_folder
 from klout.config import Config
 from klout.exclusion import opted_out_accounts, without_accounts
 from klout.graph.iterate import KEY, Convergence, converge, partitions_for, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.window import advance_window_edges, window_edges, with_shares
 from klout.progress import log, step
-from klout.session import run_checkpoint_dir
 from klout.warehouse import Warehouse
 from klout.weights import exact_sum
 from klout.window import leaving_day
@@ -116,7 +116,7 @@ def run_graph(
         verts = persist_vertices(vertices(features, edges, cfg), partitions)
         try:
             pairs = edges.count()
-            with run_checkpoint_dir(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
+            with run_folder(spark, cfg, f"graph-{run_date.isoformat()}") as checkpoints:
                 result = converge(verts, edges, start, cfg.graph, partitions, checkpoints)
                 if on_converged is not None:
                     on_converged(result)

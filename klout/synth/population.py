@@ -36,7 +36,7 @@ class Plan:
 
     cfg: SynthConfig
     draws: Draws
-    partitions: int
+    partitions: int | None
     networks: tuple[str, ...]
     n_bots: int
     first_bot: int
@@ -59,7 +59,7 @@ class Plan:
         return Plan(
             cfg=s,
             draws=Draws(s.seed),
-            partitions=s.partitions or spark.sparkContext.defaultParallelism,
+            partitions=s.partitions or None,  # None: spark.range's own default, the cluster's parallelism
             networks=tuple(s.networks),
             n_bots=n_bots,
             first_bot=s.people - n_bots,
