@@ -48,4 +48,3 @@ def test_a_day_over_spark_connect_publishes_exactly_the_local_runs_tables(spark,
         assert expected is not None and expected.count() > 300, table.name
         assertDataFrameEqual(Warehouse(spark, cfg)[table].partition(day), expected, rtol=0.0, atol=0.0)
     assert not paths.exists(spark, f"{directory(cfg)}/graph-*")  # the graph pass's run folder is gone
-
