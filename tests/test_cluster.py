@@ -33,7 +33,7 @@ from klout.warehouse import Warehouse
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBMITTED = 2  # the shared scored world's first days, run again by one spark-submit on the cluster
+SUBMITTED = 1  # the shared scored world's first days, run again by one spark-submit on the cluster (a day: 40 s)
 # the cluster run shuffles into other partition counts than the local run (conftest's 2): the tables must not depend
 # on how rows are partitioned or in which order shuffled rows arrive
 CLUSTER_PARTITIONING = [
