@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from klout import checkpoints
 from klout.config import Config
+from klout.errors import KloutError
 from klout.paths import joined
 
 if TYPE_CHECKING:
@@ -116,6 +118,7 @@ def remote_session(cfg: Config, remote: str):
     import delta.connect.exceptions  # noqa: F401 - Delta's commit conflicts arrive as its classes (warehouse.committing)
     from pyspark.sql import SparkSession
 
+    _answering(remote)
     spark = SparkSession.builder.remote(remote).getOrCreate()
     wanted = session_settings(cfg, submitted=True)
     runtime = {k: wanted[k] for k in RUNTIME_SETTINGS} | {
@@ -132,6 +135,19 @@ def remote_session(cfg: Config, remote: str):
         spark.conf.get("spark.sql.shuffle.partitions"),
     )
     return spark
+
+
+CONNECT_PORT = 15002  # Spark Connect's default port, when the address names none
+
+
+def _answering(remote: str, timeout: float = 10.0) -> None:
+    """Fail at once, naming the address, when no server accepts a connection at `remote` (sc://host[:port][/...]):
+    the Connect client itself would retry for minutes before it says so."""
+    host, _, port = remote.removeprefix("sc://").split("/", 1)[0].partition(":")
+    try:
+        socket.create_connection((host, int(port or CONNECT_PORT)), timeout=timeout).close()
+    except (OSError, ValueError) as e:
+        raise KloutError(f"spark.remote = {remote!r}: no Spark Connect server answers there ({e})") from None
 
 
 def jvm_log_path() -> str:

@@ -92,3 +92,17 @@ def test_a_small_window_runs_interpreted_a_large_one_compiled_and_the_session_is
             assert spark.conf.get(mode) == "FALLBACK"
     finally:
         spark.conf.set(mode, suite)
+
+
+def test_an_address_where_no_spark_connect_server_answers_fails_at_once_naming_it():
+    import socket
+
+    from klout.errors import KloutError
+    from klout.session import get_spark
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"sc://127.0.0.1:{port}"
+    with pytest.raises(KloutError, match=f"spark.remote = '{address}': no Spark Connect server answers there"):
+        get_spark(load_config(sets=[f"spark.remote={address}"]))
