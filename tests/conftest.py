@@ -1,7 +1,8 @@
 """The suite's fixtures: one Spark session (local[2], few shuffle partitions, UI off, fast-start JVM options), test
 configs under a test's own directory, one scored synthetic world shared by the session, copies of warehouses to
 write into, and the servers some tests need, once for the session (a moto S3 server, started before the Spark
-session; a Spark Connect server, when a test first asks for it). Test modules take all of it as fixtures; none imports this module."""
+session; a Spark Connect server, when a test first asks for it). Test modules take all of it as fixtures; none
+imports this module."""
 
 from __future__ import annotations
 
