@@ -212,21 +212,14 @@ class BoundTable:
         cond = " AND ".join(f"t.{k} = s.{k}" for k in self.table.key)
         if prune:
             cond = f"({cond}) AND ({prune})"
-        view = f"_klout_merge_{uuid.uuid4().hex}"
-        source.select(*self.table.schema.fieldNames()).createOrReplaceTempView(view)
-        matched = f" WHEN MATCHED AND ({update_when}) THEN UPDATE SET *" if update_when is not None else ""
-        try:
-            with committing(self.table, "merging into it"):
-                result = self.spark.sql(
-                    f"MERGE INTO {self._sql_name} AS t USING {view} AS s ON {cond}{matched}"
-                    " WHEN NOT MATCHED THEN INSERT *"
-                ).first()
-        finally:
-            self.spark.catalog.dropTempView(view)
-        return {
-            "inserted": int(result["num_inserted_rows"]) if result else 0,
-            "updated": int(result["num_updated_rows"]) if result else 0,
-        }
+        matched = f"WHEN MATCHED AND ({update_when}) THEN UPDATE SET * " if update_when is not None else ""
+        counts = self._merge_sql(
+            source.select(*self.table.schema.fieldNames()),
+            cond,
+            f"{matched}WHEN NOT MATCHED THEN INSERT *",
+            "merging into it",
+        )
+        return {"inserted": counts["num_inserted_rows"], "updated": counts["num_updated_rows"]}
 
     def append(self, df: DataFrame) -> None:
         """Append `df`'s rows to an append-only log: a blind append, which never conflicts with another run's commit
@@ -324,18 +317,22 @@ class BoundTable:
     def _merge_matched(self, source: DataFrame, action: str, what: str) -> dict[str, int]:
         """MERGE `source` (keys of this table, unique) into it: `action` on every matched row; Delta's counts."""
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in self.table.key)
+        counts = self._merge_sql(source, on, f"WHEN MATCHED THEN {action}", what)
+        self._forget()
+        return counts
+
+    def _merge_sql(self, source: DataFrame, on: str, clauses: str, what: str) -> dict[str, int]:
+        """`MERGE INTO` this table (t) `USING` `source` (s, as a temporary view) `ON` `on` with `clauses`, in one
+        commit (`committing`, saying `what` it was doing); Delta's row counts of the commit."""
         view = f"_klout_merge_{uuid.uuid4().hex}"
         source.createOrReplaceTempView(view)
         try:
             with committing(self.table, what):
-                result = self.spark.sql(
-                    f"MERGE INTO {self._sql_name} AS t USING {view} AS s ON {on} WHEN MATCHED THEN {action}"
-                ).first()
+                result = self.spark.sql(f"MERGE INTO {self._sql_name} AS t USING {view} AS s ON {on} {clauses}").first()
         finally:
             self.spark.catalog.dropTempView(view)
-        self._forget()
-        assert result is not None  # MERGE returns one row of counts
-        return {k: int(result[k] or 0) for k in ("num_updated_rows", "num_deleted_rows")}
+        counts = ("num_inserted_rows", "num_updated_rows", "num_deleted_rows")
+        return {k: int(result[k] or 0) if result else 0 for k in counts}
 
     # ---- maintenance ------------------------------------------------------------------------------------------
 
