@@ -3,4 +3,5 @@
 # Extra arguments go to pytest, e.g. scripts/test.sh -k ingest
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
-exec "$VENV/bin/python" -m pytest "$@"
+# two test processes (pytest-xdist), each with its own Spark session, a test module at a time (its fixtures built once)
+exec "$VENV/bin/python" -m pytest -n "${KLOUT_TEST_WORKERS:-2}" --dist loadfile "$@"
