@@ -422,7 +422,7 @@ def _held(df: DataFrame, table_name: str) -> DataFrame:
         import time
 
         pathlib.Path(f"{flag}.waiting").touch()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the test touches the flag when it is done, also on failure
         while not os.path.exists(flag) and time.monotonic() < deadline:
             time.sleep(0.1)
         return True

@@ -56,6 +56,7 @@ def assert_equal_tables(got: DataFrame, want: DataFrame, key: list[str]) -> None
         assert rounded(got).exceptAll(rounded(want)).isEmpty()
 
 
+@pytest.mark.slow
 def test_a_range_in_one_pass_gives_the_day_by_day_tables(spark, history):
     world, ingested = history
     bulk = ingested()

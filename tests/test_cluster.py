@@ -42,9 +42,6 @@ CLUSTER_PARTITIONING = [
     "spark.conf.spark.default.parallelism=3",
 ]
 COMPARED = (tables.FEATURES, tables.ACCOUNT_INFLUENCE, tables.SCORES, tables.SCORE_EXPLANATIONS)
-# JVM options for the submitted driver and the executors alike: C1 only, as before (the test session's own JVM moved to
-# the full JIT, conftest; the cluster's several JVMs on two cores were not measured with it)
-JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
 
 
 def _run(cmd: list[str], log: Path, **kw) -> None:
@@ -78,7 +75,7 @@ def package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(s3, scored_world, scored_copy, copy_bronze, cluster, package, spark_env, tmp_path_factory):
+def runs(s3, scored_world, scored_copy, copy_bronze, cluster, package, spark_env, short_jvm, tmp_path_factory):
     """The shared scored world's ingested (bronze) tables copied by Spark into a warehouse on the S3 server, its first
     SUBMITTED days run there by one spark-submit (`--date first --end last`) on the cluster, one worker killed during
     the graph pass. Returns the local (the shared world's) and the cluster run's configs, the days, the submit's
@@ -115,10 +112,10 @@ def runs(s3, scored_world, scored_copy, copy_bronze, cluster, package, spark_env
         "1",
         "--total-executor-cores",
         "2",
-        "--driver-java-options",
-        JAVA_OPTS,
+        "--driver-java-options",  # the submitted driver and the executors on the options of a test's short JVMs
+        short_jvm,
         "--conf",
-        f"spark.executor.extraJavaOptions={JAVA_OPTS}",
+        f"spark.executor.extraJavaOptions={short_jvm}",
         "--conf",
         "spark.driver.host=127.0.0.1",
         "--conf",

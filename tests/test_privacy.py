@@ -195,6 +195,7 @@ def test_an_opted_out_person_is_left_out_of_the_next_run_and_of_everyone_elses_c
     assert Warehouse(spark, cfg)[tables.SCORES].partition(D2).where("person_id = 'pat'").count() == 1
 
 
+@pytest.mark.slow
 def test_erasure_leaves_no_trace_and_the_next_run_recomputes_the_others(spark, world, copy_warehouse, tmp_path, capsys):
     cfg = copy_warehouse(world, tmp_path, *SETS)
     warehouse = tmp_path / "warehouse"
