@@ -74,24 +74,26 @@ def percentile(x: str, points: list[tuple[float, float]]) -> Column:
 
 def percentile_sql(x: str, points: list[tuple[float, float]]) -> str:
     """The percentile of `x` as SQL: linear between the two quantile points around it (the lowest point's below
-    them, the highest's above), found by a binary search over the points written as nested CASEs. SQL text, parsed
-    once, because the same expression built from Column objects costs a Py4J call per node (seconds for a grid of
-    a thousand points)."""
+    them, the highest's above). The points are two array literals, bound once, and the pair around `x` is found by
+    a binary search of about log2(points) steps (`aggregate` over the step sizes), so the expression's size does
+    not grow with the grid: a tree of nested CASEs, one per point, cost the planner seconds per query that used
+    it. SQL text, parsed once: the same expression built from Column objects costs a Py4J call per literal."""
     lit = lambda v: f"{float(v)!r}D"  # noqa: E731 (a double literal, exactly the Python float)
     if len(points) < 2:
         return f"CASE WHEN {x} IS NOT NULL THEN {lit(points[0][1] if points else 0.0)} END"
-
-    def placed(lo: int, hi: int) -> str:
-        # x lies at or above exactly j of the points' values, for some j in [lo, hi]
-        if lo == hi:
-            if lo == 0 or lo == len(points):
-                return lit(points[max(lo - 1, 0)][1])
-            (v0, p0), (v1, p1) = points[lo - 1], points[lo]
-            return f"({lit(p0)} + ((({x} - {lit(v0)}) / {lit(v1 - v0)}) * {lit(p1 - p0)}))"
-        mid = (lo + hi + 1) // 2
-        return f"CASE WHEN {x} < {lit(points[mid - 1][0])} THEN {placed(lo, mid - 1)} ELSE {placed(mid, hi)} END"
-
-    return f"CASE WHEN {x} IS NOT NULL THEN {placed(0, len(points))} END"
+    n = len(points)
+    values = ", ".join(lit(v) for v, _ in points)
+    shares = ", ".join(lit(p) for _, p in points)
+    steps = ", ".join(str(1 << k) for k in reversed(range(n.bit_length())))
+    v = lambda i: f"element_at(_q.v, {i})"  # noqa: E731 (1-based)
+    p = lambda i: f"element_at(_q.p, {i})"  # noqa: E731
+    # _lo: how many of the points' values are at most x (a branchless binary search from the largest step down)
+    below = f"IF(_lo + _s > {n}, _lo, IF({x} >= {v('_lo + _s')}, _lo + _s, _lo))"
+    between = f"({p('_lo')} + ((({x} - {v('_lo')}) / ({v('_lo + 1')} - {v('_lo')})) * ({p('_lo + 1')} - {p('_lo')})))"
+    placed = f"CASE WHEN _lo = 0 THEN {p(1)} WHEN _lo = {n} THEN {p(n)} ELSE {between} END"
+    search = f"aggregate(array({steps}), 0, (_lo, _s) -> {below}, _lo -> {placed})"
+    bound = f"named_struct('v', array({values}), 'p', array({shares}))"
+    return f"CASE WHEN {x} IS NOT NULL THEN transform(array({bound}), _q -> {search})[0] END"
 
 
 def target_score(pct: Column, cfg: ScoreConfig) -> Column:
