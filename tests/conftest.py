@@ -72,6 +72,31 @@ def _copy_warehouse(warehouse: Path, to: Path, *sets: str) -> Config:
     return _make_config(to, *sets)
 
 
+# The modules that take longest (real processes, servers, worlds of their own; minutes each), slowest first: the two
+# test processes (scripts/test.sh: pytest-xdist, a module at a time, in this order) start on them and end on the
+# short ones, so neither is left running a long module alone at the end. The first two build their own world and
+# the shared scored world, so neither waits for the other.
+SLOWEST_FIRST = (
+    "test_operations.py",
+    "test_cluster.py",
+    "test_privacy.py",
+    "test_backfill.py",
+    "test_features.py",
+    "test_graph.py",
+    "test_connect.py",
+    "test_object_storage.py",
+    "test_daily.py",
+    "test_evaluation.py",
+    "test_gaming.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of SLOWEST_FIRST's modules first, in its order; the others after them, as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session")
 def make_config():
     """`make_config(tmp_path, *sets)`: a validated config with the test session's Spark settings whose warehouse is
