@@ -87,7 +87,7 @@ def percentile_sql(x: str, points: list[tuple[float, float]]) -> str:
     steps = ", ".join(str(1 << k) for k in reversed(range(n.bit_length())))
     v = lambda i: f"element_at(_q.v, {i})"  # noqa: E731 (1-based)
     p = lambda i: f"element_at(_q.p, {i})"  # noqa: E731
-    # _lo: how many of the points' values are at most x (a branchless binary search from the largest step down)
+    # _lo: how many of the points' values are at most x (a binary search: steps halving from the largest power of 2)
     below = f"IF(_lo + _s > {n}, _lo, IF({x} >= {v('_lo + _s')}, _lo + _s, _lo))"
     between = f"({p('_lo')} + ((({x} - {v('_lo')}) / ({v('_lo + 1')} - {v('_lo')})) * ({p('_lo + 1')} - {p('_lo')})))"
     placed = f"CASE WHEN _lo = 0 THEN {p(1)} WHEN _lo = {n} THEN {p(n)} ELSE {between} END"
