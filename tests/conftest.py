@@ -24,15 +24,18 @@ from filelock import FileLock
 
 from klout.config import Config, load_config
 
+# Every test JVM's options: a 256 MiB code cache for the suite's generated code, and UTC
+JVM_COMMON = "-XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
+DRIVER_JAVA = "spark.conf.spark.driver.extraJavaOptions="  # the `key=value` override that sets a driver's options
+
 TEST_SETS = (
     "spark.master=local[2]",
     "spark.shuffle_partitions=2",
     "spark.delta_snapshot_partitions=1",
     "spark.driver_memory=2g",
     # the full JIT (C2): a day costs about a third less than with C1 only (-XX:TieredStopAtLevel=1), from the first
-    # day on (measured: 47-66 s against 77-82 s for a small world's day); a 256 MiB code cache for the suite's
-    # generated code
-    "spark.conf.spark.driver.extraJavaOptions=-XX:+UseParallelGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC",
+    # day on (measured: 47-66 s against 77-82 s for a small world's day)
+    f"{DRIVER_JAVA}-XX:+UseParallelGC {JVM_COMMON}",
     "spark.conf.spark.sql.adaptive.coalescePartitions.initialPartitionNum=2",
     "spark.conf.spark.default.parallelism=2",
     # the suite's tables are tiny: generating and compiling Java for every query and task (Delta's log replay
@@ -46,7 +49,7 @@ TEST_SETS = (
 # executors): each lives for a step or a day, where C1 alone and the serial collector cost about 40 % less CPU than
 # the session's full JIT and are faster (measured: a cold `klout graph` of a small day, 30 against 48 CPU-seconds, 23.6
 # against 27.0 s), and two test processes (`-n 2`) share the two cores
-SHORT_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m -Duser.timezone=UTC"
+SHORT_JVM = f"-XX:TieredStopAtLevel=1 -XX:+UseSerialGC {JVM_COMMON}"
 
 # The shared scored world's shape (its days: WORLD's synth.days from synth.start_date, 2026-01-01 by default)
 WORLD_SHAPE = (
@@ -117,8 +120,7 @@ def copy_warehouse():
 def spark_sets() -> tuple[str, ...]:
     """The test session's Spark settings as `key=value` overrides for the `klout` processes a test starts (their JVM
     on SHORT_JVM's options)."""
-    java = "spark.conf.spark.driver.extraJavaOptions="
-    return tuple(f"{java}{SHORT_JVM}" if s.startswith(java) else s for s in TEST_SETS)
+    return tuple(f"{DRIVER_JAVA}{SHORT_JVM}" if s.startswith(DRIVER_JAVA) else s for s in TEST_SETS)
 
 
 @pytest.fixture(scope="session")
