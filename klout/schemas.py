@@ -90,7 +90,8 @@ PROFILE_KEY = ("network", "user_id", "snapshot_date")
 # bronze/profiles_latest has the same columns, one row per (network, user_id): the newest snapshot.
 PROFILE_LATEST_KEY = ("network", "user_id")
 
-# bronze/identities: which person owns which account; accounts absent here are their own person.
+# bronze/identities: which person owns which account; accounts absent here are their own person, `<network>:<user_id>`
+# (ingest quarantines a link whose person id takes that form for another account: `foreign_person_id`).
 IDENTITIES = _schema(
     ("network", StringType(), False),
     ("user_id", StringType(), False),

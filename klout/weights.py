@@ -50,6 +50,13 @@ def exact_sum(c: Column | str) -> Column:
     return _joined(F.sum(_hi(v)), F.sum(_lo(v, _hi(v))))
 
 
+def exact_value(c: Column | str) -> Column:
+    """What `exact_sum` gives over one row: the double rounded to the same fixed point (bitwise equal), for a group
+    that is known to hold a single row and so needs no aggregate."""
+    v = F.col(c) if isinstance(c, str) else c
+    return _joined(_hi(v), _lo(v, _hi(v)))
+
+
 def exact_total(items: Column, value: Callable[[Column], Column]) -> Column:
     """Σ value(item) over the array `items`, computed exactly like `exact_sum` (so whatever the array's order), as a
     double."""

@@ -188,6 +188,9 @@ def test_identity_links_conflicts_duplicates_and_relinks(spark, cfg, tmp_path):
         ("p4,,u9", "missing_network"),
         ("p4,orkut,u9", "unknown_network"),
         ("p4,twitter,", "missing_user_id"),
+        ("twitter:u7,twitter,u7", None),  # an account's own id, linked to itself: accepted
+        ("twitter:u1,facebook,f5", "foreign_person_id"),  # the own id of another account (unlinked or not)
+        ("orkut:x,facebook,f6", None),  # not a configured network's prefix: any person id
     ]
     report = ingest(
         spark, cfg, _csv(tmp_path, "ids.csv", header, [x for x, _ in lines]), "csv", kind="identities", now=NOW
@@ -199,10 +202,20 @@ def test_identity_links_conflicts_duplicates_and_relinks(spark, cfg, tmp_path):
         "missing_network": 1,
         "unknown_network": 1,
         "missing_user_id": 1,
+        "foreign_person_id": 1,
     }
     links = Warehouse(spark, cfg)[tables.IDENTITIES].read().select("network", "user_id", "person_id")
     assertDataFrameEqual(
-        links, spark.createDataFrame([("twitter", "u1", "p1"), ("linkedin", "u2", "p1")], links.schema)
+        links,
+        spark.createDataFrame(
+            [
+                ("twitter", "u1", "p1"),
+                ("linkedin", "u2", "p1"),
+                ("twitter", "u7", "twitter:u7"),
+                ("facebook", "f6", "orkut:x"),
+            ],
+            links.schema,
+        ),
     )
 
     relink = ingest(

@@ -12,7 +12,7 @@ import math
 import pytest
 from chispa.column_comparer import assert_approx_column_equality
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StringType, StructField, StructType
 from pyspark.testing import assertDataFrameEqual
 
 from klout import schemas
@@ -102,8 +102,13 @@ def test_smoothing_moves_a_share_of_the_way_and_rank_counts_higher_scores(spark,
 @pytest.mark.fast
 def test_networks_combine_by_the_configured_power(spark, cfg):
     accounts = spark.createDataFrame(
-        [("P", "twitter", "a", 1.0, 2.0), ("P", "facebook", "f", 0.0, 2.0), ("Q", "twitter", "b", 2.0, 0.0)],
-        "person_id string, network string, account_id string, from_profile double, from_reactions double",
+        [
+            ("P", "twitter", "a", 1.0, 2.0, True),
+            ("P", "facebook", "f", 0.0, 2.0, True),
+            ("Q", "twitter", "b", 2.0, 0.0, False),
+        ],
+        "person_id string, network string, account_id string, from_profile double, from_reactions double, "
+        "linked boolean",
     ).withColumns(
         {
             "reactors": F.lit(0).cast("long"),
@@ -123,6 +128,42 @@ def test_networks_combine_by_the_configured_power(spark, cfg):
     )
     expected = [("P", "twitter", 9 / 12.24), ("P", "facebook", 3.24 / 12.24), ("Q", "twitter", 4 / 12.24)]
     assertDataFrameEqual(shares, spark.createDataFrame(expected, shares.schema), **TOL)
+
+
+@pytest.mark.fast
+def test_a_person_of_one_account_is_its_row_as_the_aggregate_would_give_it(spark, cfg):
+    # the same single-account persons through the aggregate (linked) and the shortcut (unlinked): bitwise equal,
+    # nulls (no features, no posts, no engagement) and fractions that do not round-trip through the fixed point
+    reactor = schemas.ACCOUNT_INFLUENCE["top_reactors"].dataType
+    rows = [
+        ("twitter", "a", 0.1, 1.0 / 3.0, 7, 2.5, 0.7, [("r1", 0.6), ("r2", 1e-9)]),
+        ("facebook", "b", -2.0, 0.5, 0, 0.0, None, []),
+        ("twitter", "c", 3.0, 1e-20, 1, 1.0 / 7.0, 1.3, [("r3", 2.0 / 3.0)]),
+    ]
+    accounts = spark.createDataFrame(
+        [(f"{n}:{a}", n, a, fp, fr, k, w, ai, top) for n, a, fp, fr, k, w, ai, top in rows],
+        StructType(
+            [
+                StructField("person_id", StringType()),
+                *[schemas.ACCOUNT_INFLUENCE[c] for c in ("network", "account_id", "from_profile", "from_reactions")],
+                *[schemas.ACCOUNT_INFLUENCE[c] for c in ("reactors", "engaged_weight", "audience_influence")],
+                StructField("top_reactors", reactor, False),
+            ]
+        ),
+    )
+    actions = [f"weighted_{x}" for x in cfg.actions]
+    features = spark.createDataFrame(
+        [
+            ("twitter", "a", 0.1, 3.0, *[0.1 * (i + 1) / 3.0 for i in range(len(actions))]),
+            ("facebook", "b", 2.0 / 3.0, None, *[None] * len(actions)),
+        ],
+        "network string, account_id string, weighted_reactions double, posts double, "
+        + ", ".join(f"{c} double" for c in actions),
+    )
+    aggregated = persons(accounts.withColumn("linked", F.lit(True)), features, cfg)
+    alone = persons(accounts.withColumn("linked", F.lit(False)), features, cfg)
+    assert alone.count() == 3
+    assertDataFrameEqual(alone, aggregated, rtol=0.0, atol=0.0)  # no tolerance: the same doubles
 
 
 # ---- the whole score step on hand-built account influence --------------------------------------------------

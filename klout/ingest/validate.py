@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from klout.config import Config
+from klout.persons import own_person_id
 
 # Closed list of quarantine reasons, by kind, in the order they are checked.
 REASONS = {
@@ -58,6 +59,7 @@ REASONS = {
         "missing_network",
         "unknown_network",
         "missing_user_id",
+        "foreign_person_id",
         "conflicting_link",
         "duplicate_link",
     ),
@@ -109,6 +111,14 @@ def _plausible_times(cfg: Config, now: dt.datetime) -> tuple[Column, Column]:
 
 def _network_checks(net_raw: Column, net: Column, cfg: Config) -> list[tuple[Column, str]]:
     return [(net_raw.isNull(), "missing_network"), (~net.isin(list(cfg.networks)), "unknown_network")]
+
+
+def _names_another_account(person_id: Column, network: Column, user_id: Column, cfg: Config) -> Column:
+    """A person id of the form an unlinked account's own id takes (`<network>:<user_id>`, `klout.persons`) that is not
+    this link's own account's: it would merge that other account's person with this one."""
+    prefix = F.substring_index(person_id, ":", 1)
+    own = own_person_id(network, user_id)
+    return (F.instr(person_id, ":") > 0) & prefix.isin(list(cfg.networks)) & (person_id != own)
 
 
 def mark_duplicates(df: DataFrame, key: list[str], reason: str) -> DataFrame:
@@ -271,6 +281,10 @@ def identities(df: DataFrame, cfg: Config) -> DataFrame:
                 (clean("person_id").isNull(), "missing_person_id"),
                 *_network_checks(net_raw, F.lower(net_raw), cfg),
                 (clean("user_id").isNull(), "missing_user_id"),
+                (
+                    _names_another_account(clean("person_id"), F.lower(net_raw), clean("user_id"), cfg),
+                    "foreign_person_id",
+                ),
             ]
         ).alias("reason"),
     )

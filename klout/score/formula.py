@@ -17,43 +17,32 @@ from pyspark.sql import functions as F
 
 from klout.config import Config
 from klout.persons import with_person_id
-from klout.weights import exact_sum, exact_total, where_weight
+from klout.weights import exact_sum, exact_total, exact_value, where_weight
 
 
 def accounts_of_persons(influence: DataFrame, identities: DataFrame) -> DataFrame:
-    """gold/account_influence rows (without date) plus each account's `person_id`."""
-    return with_person_id(influence, identities, user_id="account_id")
+    """gold/account_influence rows (without date) plus each account's `person_id` and whether an identity link
+    names it (`linked`; an unlinked account is a person alone)."""
+    return with_person_id(influence, identities, user_id="account_id", linked="linked")
 
 
 def persons(accounts: DataFrame, features: DataFrame, cfg: Config) -> DataFrame:
-    """One row per person with everything the scores and explanations are made of, from one aggregate by person:
-    `raw`; `networks` [(value, network)] by network; the classic sub-scores `true_reach`, `amplification`,
-    `network_impact` (true reach: distinct engaged reactors per account, summed; amplification: weighted reactions
-    per post in the window; network impact: the engagement-weighted mean influence of the reactors, null without
-    engagement); `weighted_<action>` over the accounts with features; `reactors` [(contribution × network weight,
-    network, reactor_id)] of every account. Every sum is exact."""
+    """One row per person with everything the scores and explanations are made of: `raw`; `networks` [(value,
+    network)] by network; the classic sub-scores `true_reach`, `amplification`, `network_impact` (true reach:
+    distinct engaged reactors per account, summed; amplification: weighted reactions per post in the window;
+    network impact: the engagement-weighted mean influence of the reactors, null without engagement);
+    `weighted_<action>` over the accounts with features; `reactors` [(contribution × network weight, network,
+    reactor_id)] of every account. Every sum is exact.
+
+    `accounts` come from `accounts_of_persons`: the linked accounts are aggregated by person, an unlinked account
+    (most of them) is its person's row as it is, with the same values (a sum of one value is that value), so the
+    bulk of the accounts needs no shuffle."""
     actions = [f"weighted_{a}" for a in cfg.actions]
     own = features.select("network", "account_id", "weighted_reactions", "posts", *actions)
-    weighted = lambda r: F.struct(  # noqa: E731
-        (r["contribution"] * where_weight(cfg)).alias("contribution"),
-        F.col("network"),
-        r["reactor_id"].alias("reactor_id"),
-    )
-    added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
-    people = (
-        accounts.join(own, ["network", "account_id"], "left")
-        .groupBy("person_id")
-        .agg(
-            F.collect_list(F.struct(F.col("network"), added.alias("added"))).alias("_accounts"),
-            F.sum("reactors").cast("long").alias("true_reach"),
-            F.try_divide(exact_sum("weighted_reactions"), exact_sum("posts")).alias("amplification"),
-            F.try_divide(
-                exact_sum(F.col("audience_influence") * F.col("engaged_weight")), exact_sum("engaged_weight")
-            ).alias("network_impact"),
-            *[exact_sum(c).alias(c) for c in actions],
-            F.flatten(F.collect_list(F.transform("top_reactors", weighted))).alias("reactors"),
-        )
-    )
+    both = accounts.join(own, ["network", "account_id"], "left")
+    grouped = both.where(F.col("linked")).groupBy("person_id").agg(*_person_columns(actions, cfg, grouped=True))
+    alone = both.where(~F.col("linked")).select("person_id", *_person_columns(actions, cfg, grouped=False))
+    people = grouped.unionByName(alone)
 
     def value(network: Column) -> Column:
         """The person's accounts on `network` (few: within the row), their additions summed, times its weight."""
@@ -65,6 +54,31 @@ def persons(accounts: DataFrame, features: DataFrame, cfg: Config) -> DataFrame:
     p = float(cfg.score.combine_power)
     raw = F.pow(exact_total(F.col("networks"), lambda n: F.pow(n["value"], F.lit(p))), F.lit(1.0 / p))
     return people.withColumn("networks", networks).withColumn("raw", raw).drop("_accounts")
+
+
+def _person_columns(actions: list[str], cfg: Config, grouped: bool) -> list[Column]:
+    """A person's columns before `networks` and `raw`: aggregates over its accounts (`grouped`), or the same
+    values from the one row of a person with a single account."""
+    total = F.sum if grouped else (lambda c: c)
+    exact = exact_sum if grouped else exact_value
+    listed = F.collect_list if grouped else F.array
+    joined = (lambda c: F.flatten(F.collect_list(c))) if grouped else (lambda c: c)  # top_reactors is never null
+    weighted = lambda r: F.struct(  # noqa: E731
+        (r["contribution"] * where_weight(cfg)).alias("contribution"),
+        F.col("network"),
+        r["reactor_id"].alias("reactor_id"),
+    )
+    added = F.greatest(F.col("from_profile") + F.col("from_reactions"), F.lit(0.0))
+    return [
+        listed(F.struct(F.col("network"), added.alias("added"))).alias("_accounts"),
+        total(F.col("reactors")).cast("long").alias("true_reach"),
+        F.try_divide(exact("weighted_reactions"), exact("posts")).alias("amplification"),
+        F.try_divide(exact(F.col("audience_influence") * F.col("engaged_weight")), exact("engaged_weight")).alias(
+            "network_impact"
+        ),
+        *[exact(c).alias(c) for c in actions],
+        joined(F.transform("top_reactors", weighted)).alias("reactors"),
+    ]
 
 
 def network_share(value: Column, raw: Column, cfg: Config) -> Column:
