@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.window import WindowSpec
 
 from klout.config import Config, FeaturesConfig
 
@@ -43,11 +44,12 @@ def _joined(hi: Column, lo: Column) -> Column:
     return hi.cast("double") / F.lit(_HI) + lo.cast("double") / F.lit(_HI * _LO)
 
 
-def exact_sum(c: Column | str) -> Column:
+def exact_sum(c: Column | str, over: WindowSpec | None = None) -> Column:
     """Sum of doubles, computed exactly in fixed point (and so identically however rows are partitioned), back as
-    a double; null when every value is."""
+    a double; null when every value is. An aggregate, or with `over` a window function."""
     v = F.col(c) if isinstance(c, str) else c
-    return _joined(F.sum(_hi(v)), F.sum(_lo(v, _hi(v))))
+    hi, lo = F.sum(_hi(v)), F.sum(_lo(v, _hi(v)))
+    return _joined(hi, lo) if over is None else _joined(hi.over(over), lo.over(over))
 
 
 def exact_value(c: Column | str) -> Column:

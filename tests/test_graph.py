@@ -21,7 +21,7 @@ from klout.checkpoints import directory
 from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.run import account_influence
-from klout.graph.window import advance_window_edges, window_edges, with_shares
+from klout.graph.window import advance_window_edges, window_edges, with_reactor_attention, with_shares
 from klout.paths import joined
 
 D = dt.date(2026, 3, 10)
@@ -72,7 +72,8 @@ def _pass(spark, cfg, rows, start=None, features=None):
 def _graphs_pass(spark, cfg, graphs, start=None, features=None):
     """(converged state, edges) of the graphs of `_graphs_daily(graphs)` ending on D, in one pass."""
     n = cfg.spark.shuffle_partitions
-    edges = persist_edges(with_shares(window_edges(_graphs_daily(spark, graphs), D, cfg), cfg), n)
+    window = window_edges(_graphs_daily(spark, graphs), D, cfg)
+    edges = with_shares(persist_edges(window, n, per_reactor=with_reactor_attention), cfg)
     verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg), n)
     checkpoints = joined(directory(cfg), f"test-graph-{uuid.uuid4().hex}")  # kept: the state is read after
     return converge(verts, edges, start, cfg.graph, n, checkpoints), edges
@@ -189,7 +190,8 @@ def test_a_discounted_reactor_passes_on_only_its_discount(spark, make_config, tm
     edges = _edges_daily(spark, [(D, "r", "a", 1), (D, "r", "b", 0.5)], ring=0.25).unionByName(
         _edges_daily(spark, [(D, "q", "a", 0.5)])
     )
-    out = with_shares(window_edges(edges, D, cfg), cfg).select("actor_id", "target_id", "attention", "share")
+    window = with_reactor_attention(window_edges(edges, D, cfg))
+    out = with_shares(window, cfg).select("actor_id", "target_id", "attention", "share")
     expected = spark.createDataFrame(
         [("r", "a", 4.0, 1 / 6), ("r", "b", 2.0, 0.5 / 6), ("q", "a", 0.5, 0.5)],
         "actor_id string, target_id string, attention double, share double",
@@ -206,7 +208,7 @@ def test_the_attention_floor_follows_the_configured_quantile(spark, make_config,
         [("r1", 1 / 3), ("r2", 2 / 3), ("r3", 1.0), ("r4", 1.0), ("r10", 1.0)], "actor_id string, expected double"
     )
     edges = window_edges(_edges_daily(spark, rows), D, cfg).join(expected, "actor_id")
-    assert_approx_column_equality(with_shares(edges, cfg), "share", "expected", 1e-9)
+    assert_approx_column_equality(with_shares(with_reactor_attention(edges), cfg), "share", "expected", 1e-9)
 
 
 def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, make_config, tmp_path):

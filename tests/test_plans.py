@@ -14,6 +14,7 @@ import pytest
 from klout import schemas
 from klout.features import dynamic
 from klout.graph.iterate import converge, loop_settings, persist_edges, persist_vertices, step
+from klout.graph.window import with_reactor_attention, with_shares
 from klout.session import session_conf
 
 PARTITIONS = 3  # not the session's shuffle partitions (2): the pass's own count must hold through the loop
@@ -37,12 +38,14 @@ def _nodes(plan):
 def test_an_iteration_shuffles_only_its_intake_and_keeps_the_state_partitioned(spark, make_config, tmp_path):
     assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
     cfg = make_config(tmp_path, "graph.max_iterations=1", "graph.tolerance=0")
+    # the window's edges as the graph step keeps them: by reactor, each reactor's attention a window over it
     links = spark.createDataFrame(
-        [("t", "a", "b", 0.5), ("t", "a", "c", 0.5), ("t", "b", "a", 1.0), ("t", "c", "a", 0.5)],
-        "network string, actor_id string, target_id string, share double",
+        [("t", "a", "b", 0.5, 0.5), ("t", "a", "c", 0.5, 1.0), ("t", "b", "a", 1.0, 1.0), ("t", "c", "a", 0.5, 0.5)],
+        "network string, actor_id string, target_id string, weight double, attention double",
     )
     accounts = spark.createDataFrame([("t", x, 1.0) for x in "abc"], "network string, account_id string, prior double")
-    edges = persist_edges(links, PARTITIONS)
+    kept = persist_edges(links, PARTITIONS, per_reactor=with_reactor_attention)
+    edges = with_shares(kept, cfg)
     verts = persist_vertices(accounts, PARTITIONS)
     result = converge(verts, edges, None, cfg.graph, PARTITIONS, str(tmp_path / "checkpoints"))
     with session_conf(spark, loop_settings(PARTITIONS)):
@@ -61,7 +64,7 @@ def test_an_iteration_shuffles_only_its_intake_and_keeps_the_state_partitioned(s
     # the new state is partitioned like the old one, so the next iteration needs no exchange for it either
     out = plan.outputPartitioning().toString()
     assert out.startswith("hashpartitioning(network#") and "account_id#" in out and out.endswith(f", {PARTITIONS})")
-    edges.unpersist()
+    kept.unpersist()
     verts.unpersist()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -52,9 +53,13 @@ def partitions_for(edges: int, most: int) -> int:
     return max(1, min(most, -(-edges // EDGES_PER_PARTITION)))
 
 
-def persist_edges(edges: DataFrame, partitions: int) -> DataFrame:
-    """Partition the edges by reactor (the key every iteration joins the state on) and keep them for the pass."""
-    return edges.repartition(partitions, "network", "actor_id").persist(StorageLevel.MEMORY_AND_DISK)
+def persist_edges(
+    edges: DataFrame, partitions: int, per_reactor: Callable[[DataFrame], DataFrame] | None = None
+) -> DataFrame:
+    """Partition the edges by reactor (the key every iteration joins the state on), add what `per_reactor` derives
+    (windows over the reactor: no shuffle, the rows are already where they need to be) and keep them for the pass."""
+    parted = edges.repartition(partitions, "network", "actor_id")
+    return (parted if per_reactor is None else per_reactor(parted)).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def persist_vertices(vertices: DataFrame, partitions: int) -> DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from klout.config import Config
@@ -77,8 +77,14 @@ def _undiscounted() -> Column:
     return F.when(reactor_factor > 0, F.col("weight") / reactor_factor).otherwise(F.lit(0.0))
 
 
+def with_reactor_attention(edges: DataFrame) -> DataFrame:
+    """`edges` plus `reactor_attention`, the total attention of each edge's reactor: a window over the reactor, so
+    edges already partitioned by reactor (`klout.graph.iterate.persist_edges`) are neither shuffled nor joined."""
+    return edges.withColumn("reactor_attention", exact_sum("attention", over=Window.partitionBy("network", "actor_id")))
+
+
 def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
-    """`edges` plus `share` = weight / max(reactor's total attention, attention floor).
+    """`edges` (with `reactor_attention`) plus `share` = weight / max(reactor's total attention, attention floor).
 
     A reactor hands out at most all of its influence (Σ share ≤ 1, as weight ≤ attention), which keeps the graph
     pass a contraction. Dividing the discounted weight by the undiscounted total means a reactor that anti-gaming
@@ -86,21 +92,19 @@ def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
     reactor's reactions are not shared out but each counts weight / floor: a selective reactor's reaction is worth
     as much as a busy one's. The floor is the `graph.attention_quantile` of the reactors' attention (one
     approximate quantile, so it follows the window's length and volume), at least `graph.attention_floor`."""
-    out = edges.groupBy("network", "actor_id").agg(exact_sum("attention").alias("_out"))
-    floor = attention_floor(out, cfg)
-    return (
-        edges.join(out, ["network", "actor_id"])
-        .withColumn("share", F.col("weight") / F.greatest(F.col("_out"), F.lit(floor)))
-        .drop("_out")
-    )
+    floor = attention_floor(edges, cfg)
+    share = F.col("weight") / F.greatest(F.col("reactor_attention"), F.lit(floor))
+    return edges.withColumn("share", share).drop("reactor_attention")
 
 
-def attention_floor(out: DataFrame, cfg: Config) -> float:
-    """The floor of the share's denominator: the configured quantile of reactors' attention, at least the minimum."""
+def attention_floor(edges: DataFrame, cfg: Config) -> float:
+    """The floor of the share's denominator: the configured quantile of reactors' attention (from the edges'
+    `reactor_attention`, one value per reactor), at least the minimum."""
     g = cfg.graph
     q = None
     if g.attention_quantile:
-        row = out.agg(F.percentile_approx("_out", g.attention_quantile, 10_000)).first()
+        reactors = edges.groupBy("network", "actor_id").agg(F.max("reactor_attention").alias("_out"))
+        row = reactors.agg(F.percentile_approx("_out", g.attention_quantile, 10_000)).first()
         assert row is not None  # a global aggregate: always exactly one row
         q = row[0]
     return max(float(g.attention_floor), float(q or 0.0))
