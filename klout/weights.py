@@ -32,12 +32,10 @@ _HI = float(2**24)
 _LO = float(2**32)
 
 
-def _hi(v: Column) -> Column:
-    return F.floor(v * F.lit(_HI))
-
-
-def _lo(v: Column, hi: Column) -> Column:
-    return F.floor((v * F.lit(_HI) - hi) * F.lit(_LO))
+def _parts(v: Column) -> tuple[Column, Column]:
+    """The two longs of `v`'s fixed point: hi = floor(v * 2^24) and lo, the next 32 bits of its fraction."""
+    hi = F.floor(v * F.lit(_HI))
+    return hi, F.floor((v * F.lit(_HI) - hi) * F.lit(_LO))
 
 
 def _joined(hi: Column, lo: Column) -> Column:
@@ -47,16 +45,14 @@ def _joined(hi: Column, lo: Column) -> Column:
 def exact_sum(c: Column | str, over: WindowSpec | None = None) -> Column:
     """Sum of doubles, computed exactly in fixed point (and so identically however rows are partitioned), back as
     a double; null when every value is. An aggregate, or with `over` a window function."""
-    v = F.col(c) if isinstance(c, str) else c
-    hi, lo = F.sum(_hi(v)), F.sum(_lo(v, _hi(v)))
-    return _joined(hi, lo) if over is None else _joined(hi.over(over), lo.over(over))
+    sums = [F.sum(p) for p in _parts(F.col(c) if isinstance(c, str) else c)]
+    return _joined(*sums) if over is None else _joined(*[s.over(over) for s in sums])
 
 
 def exact_value(c: Column | str) -> Column:
     """What `exact_sum` gives over one row: the double rounded to the same fixed point (bitwise equal), for a group
     that is known to hold a single row and so needs no aggregate."""
-    v = F.col(c) if isinstance(c, str) else c
-    return _joined(_hi(v), _lo(v, _hi(v)))
+    return _joined(*_parts(F.col(c) if isinstance(c, str) else c))
 
 
 def exact_total(items: Column, value: Callable[[Column], Column]) -> Column:
@@ -64,8 +60,8 @@ def exact_total(items: Column, value: Callable[[Column], Column]) -> Column:
     double."""
 
     def add(acc: Column, x: Column) -> Column:
-        v = value(x)
-        return F.struct((acc["hi"] + _hi(v)).alias("hi"), (acc["lo"] + _lo(v, _hi(v))).alias("lo"))
+        hi, lo = _parts(value(x))
+        return F.struct((acc["hi"] + hi).alias("hi"), (acc["lo"] + lo).alias("lo"))
 
     zero = F.struct(F.lit(0).cast("bigint").alias("hi"), F.lit(0).cast("bigint").alias("lo"))
     return F.aggregate(items, zero, add, lambda acc: _joined(acc["hi"], acc["lo"]))
