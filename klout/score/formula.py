@@ -62,7 +62,7 @@ def _person_columns(actions: list[str], cfg: Config, grouped: bool) -> list[Colu
     total = F.sum if grouped else (lambda c: c)
     exact = exact_sum if grouped else exact_value
     listed = F.collect_list if grouped else F.array
-    joined = (lambda c: F.flatten(F.collect_list(c))) if grouped else (lambda c: c)  # top_reactors is never null
+    concatenated = (lambda c: F.flatten(F.collect_list(c))) if grouped else (lambda c: c)  # top_reactors: never null
     weighted = lambda r: F.struct(  # noqa: E731
         (r["contribution"] * where_weight(cfg)).alias("contribution"),
         F.col("network"),
@@ -77,7 +77,7 @@ def _person_columns(actions: list[str], cfg: Config, grouped: bool) -> list[Colu
             "network_impact"
         ),
         *[exact(c).alias(c) for c in actions],
-        joined(F.transform("top_reactors", weighted)).alias("reactors"),
+        concatenated(F.transform("top_reactors", weighted)).alias("reactors"),
     ]
 
 
