@@ -133,6 +133,14 @@ class PriorConfig:
 
 
 @dataclass(frozen=True)
+class TrustConfig:
+    floor: float = field(metadata=limits(ge=0.0, le=1.0))
+    history_days: float = field(metadata=limits(gt=0.0))
+    received_weight: float = field(metadata=limits(gt=0.0))
+    profile: float = field(metadata=limits(gt=0.0))
+
+
+@dataclass(frozen=True)
 class GraphConfig:
     damping: float = field(metadata=limits(ge=0.0, lt=1.0))
     tolerance: float = field(metadata=limits(ge=0.0))
@@ -142,6 +150,7 @@ class GraphConfig:
     warm_start: bool
     top_reactors: int = field(metadata=limits(ge=0, le=100))
     prior: PriorConfig
+    trust: TrustConfig
 
 
 @dataclass(frozen=True)

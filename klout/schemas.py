@@ -179,6 +179,7 @@ FEATURES_BASE = _schema(
     ("reactions_per_post", DoubleType(), True),  # weighted_reactions / posts
     ("outside_circle_share", DoubleType(), True),  # share of weighted reactions from non-reciprocating reactors
     ("reactions_made", DoubleType(), False),  # the account's own activity: reactions it gave
+    ("reacting_days", DoubleType(), False),  # days of the window on which it gave reactions (a reactor's history)
 )
 
 # gold/account_influence: the graph pass's output per account, network and run date (the next day's "Who").

@@ -92,6 +92,7 @@ COPY (
     UNION ALL SELECT network, account_id, 'reactions', SUM(n)::DOUBLE FROM cells GROUP BY ALL
     UNION ALL SELECT network, target_id, 'reactor_days', COUNT(*)::DOUBLE FROM edges GROUP BY ALL
     UNION ALL SELECT network, actor_id, 'reactions_made', SUM(reactions)::DOUBLE FROM edges GROUP BY ALL
+    UNION ALL SELECT network, actor_id, 'reacting_days', 1.0::DOUBLE FROM edges GROUP BY ALL
     UNION ALL SELECT network, target_id, 'reacted_posts', COUNT(DISTINCT content_id)::DOUBLE
               FROM events WHERE content_id IS NOT NULL GROUP BY ALL
   ) WHERE value <> 0

@@ -2,7 +2,7 @@
 
 Generates the `synth` world (conf/default.yaml plus any --set), ingests it, runs the daily step for every day, then
 `klout evaluate`s the second-to-last day against the last (--horizon 1) and, per true person, against the hidden
-influence, with the three baselines. Then, on a copy of the warehouse, plants the four gaming experiments
+influence, with the three baselines. Then, on a copy of the warehouse, plants the five gaming experiments
 (`klout.evaluation.gaming`) on the last day and adds what each did to the report as a line.
 
     .venv/bin/python scripts/validate_synth.py [--set synth.days=10] [--workdir DIR]

@@ -232,7 +232,7 @@ def test_self_reactions_never_count(spark, cfg):
                     ("reacted_posts", 1.0),
                 ]
             ]
-            + [("twitter", "a", "reactions_made", 1.0)],
+            + [("twitter", "a", "reactions_made", 1.0), ("twitter", "a", "reacting_days", 1.0)],
             metrics.schema,
         ),
         **TOL,
@@ -372,7 +372,7 @@ def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
     # The whole D4 state: every D1 metric has left (no rows for b, n, f, h, e, g; a's reactions_made of D1 gone).
     #   a: q's reply today 0.6;  d: D3's 2 x 0.324 = 0.648 at age 1 -> 0.648 x 0.7071;  c, z: D3's reactions
     #   x, y: D2's metrics at age 2 -> x 0.5;  y 0.315 x 0.5 = 0.1575, of which 0.3 x 0.5 = 0.15 outside
-    #   q: reactions_made 1 (D2) + 1 (D4) = 2
+    #   q: reactions_made 1 (D2) + 1 (D4) = 2, on 2 reacting days; c, z, x, y: 1 reaction made, on 1 day
     d4 = 0.648 * HALF
     rows = [
         ("twitter", "a", m, v)
@@ -397,9 +397,9 @@ def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
         ]
     ]
     rows += [
-        ("facebook", "c", "reactions_made", 1.0),
-        ("facebook", "z", "reactions_made", 1.0),
-        ("twitter", "q", "reactions_made", 2.0),
+        (network, account, metric, value)
+        for network, account, value in [("facebook", "c", 1.0), ("facebook", "z", 1.0), ("twitter", "q", 2.0)]
+        for metric in ("reactions_made", "reacting_days")
     ]
     rows += [
         ("twitter", "x", m, v)
@@ -410,6 +410,7 @@ def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
             ("reactor_days", 1.0),
             ("reacted_posts", 1.0),
             ("reactions_made", 1.0),
+            ("reacting_days", 1.0),
         ]
     ]
     rows += [
@@ -422,6 +423,7 @@ def test_when_decays_by_half_life_and_the_window_drops_old_days(spark, world):
             ("reactor_days", 2.0),
             ("reacted_posts", 1.0),
             ("reactions_made", 1.0),
+            ("reacting_days", 1.0),
         ]
     ]
     state = _part(spark, cfg, tables.FEATURE_STATE, D4)

@@ -21,16 +21,19 @@ from klout.checkpoints import directory
 from klout.graph.iterate import converge, persist_edges, persist_vertices
 from klout.graph.prior import vertices
 from klout.graph.run import account_influence
+from klout.graph.trust import with_trust
 from klout.graph.window import advance_window_edges, window_edges, with_reactor_attention, with_shares
 from klout.paths import joined
 
 D = dt.date(2026, 3, 10)
 F_LOG = math.log(1000.0)  # ln(1 + 999 followers)
-# attention_quantile 0: the floor is graph.attention_floor = 1 (a fixed number, for hand computation)
+# attention_quantile 0: the floor is graph.attention_floor = 1 (a fixed number, for hand computation); trust floor 1:
+# every reactor passes on all of its share (test_trust_* test trust)
 TIGHT = [
     "graph.tolerance=1.0e-11",
     "graph.max_iterations=200",
     "graph.attention_quantile=0",
+    "graph.trust.floor=1",
 ]
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
@@ -60,6 +63,8 @@ def _no_features(spark, cfg):
         "external_authority",
         "title_seniority",
         "account_age_days",
+        "reacting_days",
+        "weighted_reactions",
     ]
     return spark.createDataFrame([], ", ".join(f"{c} {'string' if c in cols[:2] else 'double'}" for c in cols))
 
@@ -73,8 +78,10 @@ def _graphs_pass(spark, cfg, graphs, start=None, features=None):
     """(converged state, edges) of the graphs of `_graphs_daily(graphs)` ending on D, in one pass."""
     n = cfg.spark.shuffle_partitions
     window = window_edges(_graphs_daily(spark, graphs), D, cfg)
-    edges = with_shares(persist_edges(window, n, per_reactor=with_reactor_attention), cfg)
-    verts = persist_vertices(vertices(features if features is not None else _no_features(spark, cfg), edges, cfg), n)
+    features = features if features is not None else _no_features(spark, cfg)
+    per_reactor = lambda e: with_trust(with_reactor_attention(e), features, cfg)  # noqa: E731
+    edges = with_shares(persist_edges(window, n, per_reactor=per_reactor), cfg)
+    verts = persist_vertices(vertices(features, edges, cfg), n)
     checkpoints = joined(directory(cfg), f"test-graph-{uuid.uuid4().hex}")  # kept: the state is read after
     return converge(verts, edges, start, cfg.graph, n, checkpoints), edges
 
@@ -190,7 +197,7 @@ def test_a_discounted_reactor_passes_on_only_its_discount(spark, make_config, tm
     edges = _edges_daily(spark, [(D, "r", "a", 1), (D, "r", "b", 0.5)], ring=0.25).unionByName(
         _edges_daily(spark, [(D, "q", "a", 0.5)])
     )
-    window = with_reactor_attention(window_edges(edges, D, cfg))
+    window = with_reactor_attention(window_edges(edges, D, cfg)).withColumn("trust", F.lit(1.0))
     out = with_shares(window, cfg).select("actor_id", "target_id", "attention", "share")
     expected = spark.createDataFrame(
         [("r", "a", 4.0, 1 / 6), ("r", "b", 2.0, 0.5 / 6), ("q", "a", 0.5, 0.5)],
@@ -208,7 +215,8 @@ def test_the_attention_floor_follows_the_configured_quantile(spark, make_config,
         [("r1", 1 / 3), ("r2", 2 / 3), ("r3", 1.0), ("r4", 1.0), ("r10", 1.0)], "actor_id string, expected double"
     )
     edges = window_edges(_edges_daily(spark, rows), D, cfg).join(expected, "actor_id")
-    assert_approx_column_equality(with_shares(with_reactor_attention(edges), cfg), "share", "expected", 1e-9)
+    trusted = with_reactor_attention(edges).withColumn("trust", F.lit(1.0))
+    assert_approx_column_equality(with_shares(trusted, cfg), "share", "expected", 1e-9)
 
 
 def test_cold_and_warm_starts_reach_the_same_fixed_point(spark, make_config, tmp_path):
@@ -286,3 +294,51 @@ def test_forced_iterations_stop_at_the_maximum_and_report_it(spark, make_config,
     result, _ = _pass(spark, cfg, [(D, "a", "b", 1), (D, "b", "a", 1), (D, "c", "a", 1)])
     assert (result.iterations, result.converged, len(result.seconds)) == (7, False, 7)
     assert result.state.where(F.col("raw") > 0).count() == 3
+
+
+def _activity(spark, cfg, rows):
+    """gold/features rows (twitter) from (account, reacting_days, weighted_reactions, log_followers)."""
+    return spark.createDataFrame(
+        [("twitter", a, lf, None, None, None, None, None, None, None, float(d), float(w)) for a, d, w, lf in rows],
+        _no_features(spark, cfg).schema,
+    )
+
+
+@pytest.mark.fast
+def test_trust_grows_with_history_received_reactions_and_profile(spark, make_config, tmp_path):
+    cfg = make_config(tmp_path)  # trust: floor 0.1, history_days 3, received_weight 5, profile 1
+    features = _activity(
+        spark,
+        cfg,
+        [
+            ("new", 1, 0.0, None),  # first day reacting, nothing received, no profile: the floor
+            ("days2", 2, 0.0, None),  # history (2 - 1) / 3: 0.1 + 0.9 / 3
+            ("got", 1, 2.5, None),  # received 2.5 / 5: 0.1 + 0.9 * 0.5
+            ("profiled", 1, 0.0, F_LOG),  # prior - 1 = 0.3 * ln(1000) = 2.07 >= 1: fully trusted
+            ("both", 3, 2.5, None),  # 2 / 3 + 0.5 > 1: capped, fully trusted
+        ],
+    )
+    edges = spark.createDataFrame(
+        [("twitter", a, "t") for a in ("new", "days2", "got", "profiled", "both", "ghost")],
+        "network string, actor_id string, target_id string",
+    )
+    expected = spark.createDataFrame(
+        # ghost has no features row: no evidence, the floor
+        [("new", 0.1), ("days2", 0.4), ("got", 0.55), ("profiled", 1.0), ("both", 1.0), ("ghost", 0.1)],
+        "actor_id string, trust double",
+    )
+    out = with_trust(edges, features, cfg).select("actor_id", "trust")
+    assert_approx_df_equality(out, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.mark.fast
+def test_fresh_reactors_pass_on_only_the_trust_floor(spark, make_config, tmp_path):
+    cfg = make_config(tmp_path, "graph.damping=0.5", *TIGHT, "graph.trust.floor=0.1")
+    # three fresh accounts (their first reacting day) retweet t1, three that reacted on 4 days retweet t2; each is its
+    # reactor's only edge, weight 1 = the floor: share = trust. Reactors: 0.5 each (nothing received).
+    # t1 = 0.5 + 0.5 * 3 * 0.5 * 0.1 = 0.575; t2 = 0.5 + 0.5 * 3 * 0.5 * 1 = 1.25
+    fresh, old = [f"s{i}" for i in range(3)], [f"e{i}" for i in range(3)]
+    features = _activity(spark, cfg, [(a, 1, 0.0, None) for a in fresh] + [(a, 4, 0.0, None) for a in old])
+    rows = [(D, a, "t1", 1) for a in fresh] + [(D, a, "t2", 1) for a in old]
+    raw = _influence(spark, cfg, rows, features=features)
+    assert {k: round(v, 9) for k, v in raw.items() if k.startswith("t")} == {"t1": 0.575, "t2": 1.25}

@@ -214,9 +214,10 @@ def test_erasure_leaves_no_trace_and_the_next_run_recomputes_the_others(spark, w
         # D1: pat1->ann, ann->pat1, bob->pat1, pat2->dan; D2: pat1->ann
         "silver/edges_daily": {"deleted": 5},
         # D1: pat1 received (weighted_reactions, _like, _retweet, outside_circle_weight, reactions, reactor_days,
-        # reacted_posts) and made reactions, pat2 made reactions; D2: pat1 made reactions
-        "silver/account_daily": {"deleted": 7 + 1 + 1 + 1},
-        "silver/feature_state": {"deleted": 25 + 30},  # from D1 on: D1's 25 rows and D2's 30, all of it
+        # reacted_posts) and made reactions (reactions_made, reacting_days), pat2 made reactions; D2: pat1 made them
+        "silver/account_daily": {"deleted": 7 + 2 + 2 + 2},
+        # from D1 on: D1's 30 rows and D2's 35 (25 and 30 + a reacting_days row per reactor: 5), all of it
+        "silver/feature_state": {"deleted": 30 + 35},
         # from D1 on: D1's 6 pairs, D2's 7 (D1's and ann->bob), all of it
         "silver/window_edges": {"deleted": 6 + 7},
         "gold/features": {"deleted": 4},  # pat1 and pat2 on D1 and D2

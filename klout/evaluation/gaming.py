@@ -1,17 +1,6 @@
-"""Gaming experiments: plant four known tricks in a scored warehouse on one day, rerun that day, and state what each
-did to the scores involved. The tricks arrive as ordinary input rows through `klout ingest`, so they meet exactly
-what real data meets.
-
-- bot ring: `RING_SIZE` new accounts retweet each other `RING_REPEATS` times a day, every ordered pair;
-- bought followers: two ordinary accounts' profiles gain `BOUGHT_FOLLOWERS` followers each; for one the network
-  reports them as spam followers (its spam_follower_share rises accordingly), for the other it does not notice;
-- likes everything: a new account likes every account that received a reaction that day, once each;
-- celebrity reshare: the network's most influential account retweets a new, unknown account once; as a control an
-  ordinary (median-influence) account retweets another new account once.
-
-The day's unsmoothed `target_score` is compared (the published score is smoothed towards it from the day before).
-The four run together; each touches its own accounts (the liker skips the others' accounts), but the score scale
-is relative, so everyone's score also moves by the small shift that 13 new accounts make."""
+"""Gaming experiments: plant five known tricks in a scored warehouse on one day (`klout.evaluation.tricks`), rerun
+that day, and state what each did to the scores involved: a bot ring, bought followers, an account that likes
+everything, a celebrity reshare and sybils. The day's unsmoothed `target_score` is compared."""
 
 from __future__ import annotations
 
@@ -23,29 +12,22 @@ from pyspark.sql import functions as F
 
 from klout import tables
 from klout.config import Config
-from klout.errors import InputError
-from klout.ingest.run import ingest
-from klout.paths import joined
+from klout.evaluation.tricks import (
+    BOUGHT_FOLLOWERS,
+    CONTROL,
+    LIKER,
+    RING_REPEATS,
+    SYBILS,
+    UNKNOWN,
+    Cast,
+    pick_cast,
+    plant,
+    ring_accounts,
+    sybil_accounts,
+)
 from klout.persons import with_person_id
 from klout.pipeline import run_daily
-from klout.schemas import INTERACTION_COLUMNS, PROFILE_COLUMNS
 from klout.warehouse import Warehouse
-
-RING_SIZE = 10
-RING_REPEATS = 5
-BOUGHT_FOLLOWERS = 100_000
-PREFIX = "gaming_"
-
-
-@dataclass(frozen=True)
-class Cast:
-    """The existing accounts the experiments use (on `network`)."""
-
-    network: str
-    celebrity: str  # the most influential account of the day before
-    ordinary: str  # a median-influence account: the control resharer
-    buyer: str  # the next median-influence account with a profile: buys followers, reported as spam
-    unflagged: str  # the one after: buys followers the network does not notice
 
 
 @dataclass(frozen=True)
@@ -55,107 +37,6 @@ class Effect:
     experiment: str
     statement: str
     numbers: dict[str, float] = field(default_factory=dict)
-
-
-def ring_accounts() -> list[str]:
-    return [f"{PREFIX}ring_{i}" for i in range(RING_SIZE)]
-
-
-LIKER, UNKNOWN, CONTROL = f"{PREFIX}liker", f"{PREFIX}unknown", f"{PREFIX}unknown_control"
-
-
-def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> Cast:
-    """The celebrity and two ordinary accounts, from the influence of `day` (before the tricks)."""
-    wh = Warehouse(spark, cfg)
-    influence = wh[tables.ACCOUNT_INFLUENCE].required_partition(day, "graph").where(F.col("network") == network)
-    top = influence.orderBy(F.desc("influence"), "account_id").first()
-    if top is None:
-        raise InputError(f"no {network} influence on {day} to pick the cast from")
-    celebrity = top["account_id"]
-    mid = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()
-    assert mid is not None  # a global aggregate: always exactly one row
-    median = mid[0]
-    profiled = (
-        wh[tables.PROFILES_LATEST]
-        .read()
-        .where(F.col("network") == network)
-        .select(F.col("user_id").alias("account_id"))
-    )
-    ordinary = (
-        influence.where(F.col("influence") >= median)
-        .join(profiled, "account_id")
-        .orderBy("influence", "account_id")
-        .limit(3)
-        .collect()
-    )
-    return Cast(network, celebrity, *(r["account_id"] for r in ordinary))
-
-
-def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
-    """Every planted reaction of `day` in the canonical interactions input format (strings)."""
-    wh = Warehouse(spark, cfg)
-    noon = f"{day.isoformat()}T12:00:00Z"
-    ring = [(a, b, i) for a in ring_accounts() for b in ring_accounts() if a != b for i in range(RING_REPEATS)]
-    pairs = [("retweet", a, b, i) for a, b, i in ring] + [
-        ("retweet", cast.celebrity, UNKNOWN, 0),
-        ("retweet", cast.ordinary, CONTROL, 0),
-    ]
-    planted = spark.createDataFrame(pairs, "action string, actor_id string, target_id string, i int")
-    skip = [cast.celebrity, cast.ordinary, cast.buyer, cast.unflagged]
-    liked = (
-        wh[tables.INTERACTIONS]
-        .read()
-        .where(
-            (F.col("event_date") == F.lit(day)) & (F.col("network") == cast.network) & ~F.col("target_id").isin(skip)
-        )
-        .select("target_id")
-        .distinct()
-        .select(F.lit("like").alias("action"), F.lit(LIKER).alias("actor_id"), "target_id", F.lit(0).alias("i"))
-    )
-    events = planted.unionByName(liked)
-    return events.select(
-        F.lit(cast.network).alias("network"),
-        "actor_id",
-        "target_id",
-        "action",
-        F.lit(noon).alias("ts"),
-        F.concat(F.lit(f"{PREFIX}post:"), "target_id").alias("content_id"),
-        F.lit("text").alias("content_type"),
-        F.concat_ws(
-            ":", F.lit(f"{PREFIX}{day.isoformat()}"), "action", "actor_id", "target_id", F.col("i").cast("string")
-        ).alias("event_id"),
-    ).select(*INTERACTION_COLUMNS)
-
-
-def bought_profile(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:
-    """The buyers' latest profiles as snapshots of `day` with `BOUGHT_FOLLOWERS` more followers each; the flagged
-    buyer's spam_follower_share counts them as spam."""
-    wh = Warehouse(spark, cfg)
-    latest = (
-        wh[tables.PROFILES_LATEST]
-        .read()
-        .where((F.col("network") == cast.network) & F.col("user_id").isin(cast.buyer, cast.unflagged))
-    )
-    followers = F.col("followers") + BOUGHT_FOLLOWERS
-    flagged = F.col("user_id") == cast.buyer
-    # shares of the new total: the bought followers join the spam ones, the inactive ones stay as many
-    spam = (F.coalesce("spam_follower_share", F.lit(0.0)) * F.col("followers") + BOUGHT_FOLLOWERS) / followers
-    inactive = F.col("inactive_follower_share") * F.col("followers") / followers
-    return (
-        latest.withColumn("spam_follower_share", F.when(flagged, spam).otherwise(F.col("spam_follower_share")))
-        .withColumn("inactive_follower_share", F.when(flagged, inactive).otherwise(F.col("inactive_follower_share")))
-        .withColumn("followers", followers)
-        .withColumn("snapshot_date", F.lit(day))
-        .select(*PROFILE_COLUMNS)
-    )
-
-
-def plant(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, scratch: str) -> None:
-    """Write the tricks as input files under `scratch` (a folder or a URI) and ingest them like any source."""
-    trick_events(spark, cfg, day, cast).write.mode("overwrite").parquet(joined(scratch, "interactions"))
-    bought_profile(spark, cfg, day, cast).write.mode("overwrite").parquet(joined(scratch, "profiles"))
-    ingest(spark, cfg, joined(scratch, "profiles"), "parquet", "profiles")
-    ingest(spark, cfg, joined(scratch, "interactions"), "parquet", "interactions")
 
 
 @dataclass(frozen=True)
@@ -186,7 +67,7 @@ class Day:
 
     def planted(self) -> DataFrame:
         """The persons of every new account the tricks made."""
-        return self.persons(*ring_accounts(), LIKER, UNKNOWN, CONTROL)
+        return self.persons(*ring_accounts(), *sybil_accounts(), LIKER, UNKNOWN, CONTROL)
 
 
 def bot_ring_effect(d: Day, features: DataFrame) -> Effect:
@@ -217,6 +98,8 @@ def bot_ring_effect(d: Day, features: DataFrame) -> Effect:
 
 def bought_followers_effect(d: Day) -> Effect:
     c, net = d.cast, d.cast.network
+    if c.buyer is None or c.unflagged is None:
+        return Effect("bought followers", f"bought followers: not measured ({net} has no profiles here).")
     b0, b1 = d.score(d.before, c.buyer), d.score(d.after, c.buyer)
     u0, u1 = d.score(d.before, c.unflagged), d.score(d.after, c.unflagged)
     return Effect(
@@ -268,6 +151,22 @@ def celebrity_effect(d: Day) -> Effect:
     )
 
 
+def sybil_effect(d: Day) -> Effect:
+    """The lift of SYBILS fresh accounts' retweets against that of as many established accounts' (targets alike)."""
+    c, net = d.cast, d.cast.network
+    f0, f1 = d.score(d.before, c.sybil_target), d.score(d.after, c.sybil_target)
+    r0, r1 = d.score(d.before, c.real_target), d.score(d.after, c.real_target)
+    ratio = (f1 - f0) / (r1 - r0) if r1 != r0 else float("nan")
+    return Effect(
+        "sybils",
+        f"sybils: {SYBILS} accounts never seen before, each retweeting {net}:{c.sybil_target} once, moved it from "
+        f"{f0:.2f} to {f1:.2f} ({f1 - f0:+.2f}); {SYBILS} established median accounts doing the same for "
+        f"{net}:{c.real_target} moved it from {r0:.2f} to {r1:.2f} ({r1 - r0:+.2f}): the fresh accounts lift "
+        f"{ratio:.2f} times as much (a reactor passes on influence in proportion to the evidence that it is real).",
+        {"fresh_before": f0, "fresh_after": f1, "real_before": r0, "real_after": r1, "ratio": ratio},
+    )
+
+
 def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: DataFrame) -> list[Effect]:
     """Compare `day`'s scores after the tricks with `before` (the same partition before them)."""
     wh = Warehouse(spark, cfg)
@@ -285,6 +184,7 @@ def effects(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast, before: 
         bought_followers_effect(d),
         liker_effect(d, liked),
         celebrity_effect(d),
+        sybil_effect(d),
     ]
 
 

@@ -20,7 +20,7 @@ from klout.weights import PAIR, anti_gaming, anti_gaming_factors, counted, daily
 from klout.window import age_days, in_window
 
 # Plain window counts; every other metric (weighted_*) is a decayed sum.
-COUNT_METRICS = ("reactions", "reactor_days", "reacted_posts", "reactions_made")
+COUNT_METRICS = ("reactions", "reactor_days", "reacted_posts", "reactions_made", "reacting_days")
 _EPSILON = 1e-9  # a decayed metric below this has left the window (what remains is rounding)
 
 
@@ -109,12 +109,10 @@ def daily_metrics(factored: DataFrame, edges: DataFrame, reactions: DataFrame, c
     per_account = cells.groupBy("date", "network", "account_id").agg(*[v.alias(k) for k, v in sums.items()])
     longs = [
         per_account.unpivot(["date", "network", "account_id"], list(sums), "metric", "value"),
-        _long(
-            edges.groupBy("date", "network", F.col("actor_id").alias("account_id")).agg(
-                F.sum("reactions").alias("value")
-            ),
-            "reactions_made",
-        ),
+        # the account's own activity: reactions it gave that day, and that day as one of its reacting days
+        edges.groupBy("date", "network", F.col("actor_id").alias("account_id"))
+        .agg(F.sum("reactions").cast("double").alias("reactions_made"), F.lit(1.0).alias("reacting_days"))
+        .unpivot(["date", "network", "account_id"], ["reactions_made", "reacting_days"], "metric", "value"),
         _long(
             counted(reactions, cfg)
             .where(F.col("content_id").isNotNull())

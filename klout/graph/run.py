@@ -20,6 +20,7 @@ from klout.config import Config
 from klout.exclusion import opted_out_accounts, without_accounts
 from klout.graph.iterate import KEY, Convergence, converge, partitions_for, persist_edges, persist_vertices
 from klout.graph.prior import vertices
+from klout.graph.trust import with_trust
 from klout.graph.window import advance_window_edges, window_edges, with_reactor_attention, with_shares
 from klout.progress import log, step
 from klout.warehouse import Warehouse
@@ -111,7 +112,9 @@ def run_graph(
         # the state keeps history from before an opt-out: drop the accounts as target and as reactor
         kept = without_accounts(window, excluded, "network", "actor_id", "target_id")
         partitions = partitions_for(state, cfg.spark.shuffle_partitions)
-        by_reactor = persist_edges(kept, partitions, per_reactor=with_reactor_attention)
+        by_reactor = persist_edges(
+            kept, partitions, per_reactor=lambda e: with_trust(with_reactor_attention(e), features, cfg)
+        )
         edges = with_shares(by_reactor, cfg)
         start = wh[tables.ACCOUNT_INFLUENCE].latest_before(run_date) if cfg.graph.warm_start else None
         verts = persist_vertices(vertices(features, edges, cfg), partitions)

@@ -84,17 +84,19 @@ def with_reactor_attention(edges: DataFrame) -> DataFrame:
 
 
 def with_shares(edges: DataFrame, cfg: Config) -> DataFrame:
-    """`edges` (with `reactor_attention`) plus `share` = weight / max(reactor's total attention, attention floor).
+    """`edges` (with `reactor_attention` and the reactor's `trust`, `klout.graph.trust`) plus `share` = trust ×
+    weight / max(reactor's total attention, attention floor).
 
     A reactor hands out at most all of its influence (Σ share ≤ 1, as weight ≤ attention), which keeps the graph
     pass a contraction. Dividing the discounted weight by the undiscounted total means a reactor that anti-gaming
     discounts (a ring member, a bulk reactor) passes on only that fraction of its influence. Below the floor, a
     reactor's reactions are not shared out but each counts weight / floor: a selective reactor's reaction is worth
     as much as a busy one's. The floor is the `graph.attention_quantile` of the reactors' attention (one
-    approximate quantile, so it follows the window's length and volume), at least `graph.attention_floor`."""
+    approximate quantile, so it follows the window's length and volume), at least `graph.attention_floor`. A
+    reactor with little evidence of being a real account passes on only its trust's fraction of all that."""
     floor = attention_floor(edges, cfg)
-    share = F.col("weight") / F.greatest(F.col("reactor_attention"), F.lit(floor))
-    return edges.withColumn("share", share).drop("reactor_attention")
+    share = F.col("trust") * F.col("weight") / F.greatest(F.col("reactor_attention"), F.lit(floor))
+    return edges.withColumn("share", share).drop("reactor_attention", "trust")
 
 
 def attention_floor(edges: DataFrame, cfg: Config) -> float:
