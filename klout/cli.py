@@ -331,7 +331,7 @@ def _fmt(v: object) -> str:
 
 
 def _cmd_evaluate(spark, cfg: Config, args) -> int:
-    from klout.evaluation.report import LABELS
+    from klout.evaluation.report import LABELS, stability_line
     from klout.evaluation.run import run_evaluate
 
     ev, out = run_evaluate(spark, cfg, args.date, args.horizon, args.k, args.truth, args.report_dir)
@@ -346,6 +346,7 @@ def _cmd_evaluate(spark, cfg: Config, args) -> int:
                 ],
             )
         )
+    print(stability_line(ev))
     print(f"report: {out.rstrip('/')}/report.md")
     return EXIT_OK
 

@@ -117,9 +117,15 @@ def _hand_made(spark, cfg, truth):
         for a, s, t in (("a", 90.0, 10.0), ("b", 60.0, 30.0), ("c", 30.0, 60.0), ("d", 10.0, 90.0))
     ]
     wh[tables.SCORES].replace_partition(spark.createDataFrame(scores, tables.SCORES.schema), D)
+    # the day before: a, b and c published (score, target); d not yet
+    before = [
+        (D - dt.timedelta(days=1), f"twitter:{a}", s, t, 1.0, {"twitter": s}, 0, None, None, 1, 0.0, None, None)
+        for a, s, t in (("a", 80.0, 20.0), ("b", 58.0, 29.0), ("c", 25.0, 57.0))
+    ]
+    wh[tables.SCORES].replace_partition(spark.createDataFrame(before, tables.SCORES.schema), D - dt.timedelta(days=1))
     log_followers = {"a": math.log(100.0), "b": math.log(1000.0), "c": None, "d": math.log(10.0)}
     features = [
-        (D, "twitter", a, None, lf, *[None] * 8, [], 5.0, 5.0, 5.0, 5.0, None, None, None, 0.0)
+        (D, "twitter", a, None, lf, *[None] * 8, [], 5.0, 5.0, 5.0, 5.0, None, None, None, 0.0, 0.0)
         for a, lf in log_followers.items()
     ]
     wh[tables.FEATURES].replace_partition(spark.createDataFrame(features, tables.FEATURES.schema), D)
@@ -192,10 +198,22 @@ def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_change
     )
     rows = Warehouse(spark, cfg)[tables.EVALUATIONS].read()
     assertDataFrameEqual(rows.select(*expected.columns), expected, rtol=1e-6)
-    assert ev.counts == {"persons": 4, "reacted_to": 3, "future_reactions": 6.0}
+    # stability over a, b, c (d is new): score moves 10, 2, 5 -> median 5; target moves 10, 1, 3 -> median 3
+    assert ev.counts == {
+        "persons": 4,
+        "reacted_to": 3,
+        "future_reactions": 6.0,
+        "stable_persons": 3.0,
+        "median_score_change": 5.0,
+        "median_target_change": 3.0,
+    }
     assert where == str(tmp_path / "report")
     report = (tmp_path / "report" / "report.md").read_text()
     assert report.startswith(f"# Evaluation of the scores of {D} (horizon 1 day)")
+    assert (
+        "Stability: of the 3 people scored on the day before too, the published score moved a median 5.00 points "
+        "since then, the unsmoothed one 3.00." in report
+    )
     assert "| unweighted PageRank |" in report and "![future reactions by score]" in report
     assert (tmp_path / "report" / "score_vs_future_reactions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -3,6 +3,7 @@ grow with the score (per 5-point score bin: people, mean, median and 90th percen
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from pyspark.sql import DataFrame, SparkSession
@@ -104,6 +105,8 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
         f"{int(c['persons']):,} people scored on {ev.run_date}; {int(c['reacted_to']):,} of them received "
         f"{int(c['future_reactions'] or 0):,} reactions in the {days(ev.horizon)} after.",
         "",
+        stability_line(ev),
+        "",
     ]
     for target, qs in ev.results.items():
         best = {m: max((getattr(q, m) or 0.0) for q in qs) for m in ("spearman", "ndcg_at_k", "precision_at_k")}
@@ -143,6 +146,18 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def stability_line(ev: Evaluation) -> str:
+    """The day-to-day moves of the scores (`klout.evaluation.stability`), as a sentence."""
+    c = ev.counts
+    if not c["stable_persons"]:
+        return f"Stability: nobody was scored on both {ev.run_date - dt.timedelta(days=1)} and {ev.run_date}."
+    return (
+        f"Stability: of the {int(c['stable_persons']):,} people scored on the day before too, the published score "
+        f"moved a median {c['median_score_change']:.2f} points since then, the unsmoothed one "
+        f"{c['median_target_change']:.2f}."
+    )
 
 
 def write_report(spark: SparkSession, ev: Evaluation, out: str, notes: list[str]) -> None:

@@ -17,6 +17,7 @@ from klout.evaluation.metrics import Evaluation, agreement
 from klout.evaluation.outcomes import future_reactions, hidden_influence, true_owner
 from klout.evaluation.predictors import PREDICTORS, per_unit, person_accounts
 from klout.evaluation.report import score_bins, write_report
+from klout.evaluation.stability import daily_change
 from klout.paths import joined, resolved
 from klout.progress import step
 from klout.runlog import RUN_ID
@@ -54,7 +55,7 @@ def evaluate(
             F.sum("future_reactions").alias("future_reactions"),
         ).first()
         assert totals is not None  # a global aggregate: always exactly one row
-        counts = totals.asDict()
+        counts = totals.asDict() | daily_change(wh[tables.SCORES].read(), run_date)
         bins = score_bins(people)
         if truth is not None:
             results["hidden_influence"] = agreement(

@@ -78,7 +78,7 @@ def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> C
     if top is None:
         raise InputError(f"no {network} influence on {day} to pick the cast from")
     celebrity = top["account_id"]
-    profiled = wh[tables.PROFILES_LATEST].read().where(on_network).select(F.col("user_id").alias("account_id"))
+    profiled = wh[tables.PROFILES_LATEST].read_or_empty().where(on_network).select(F.col("user_id").alias("account_id"))
     buyers = _median_up(influence, [celebrity], 2, among=profiled)
     ordinary = _median_up(influence, [celebrity, *buyers], 1)[0]
     # two targets alike: consecutive by influence, each a person alone (no identity link), so that their scores
