@@ -203,7 +203,7 @@ def test_evaluate_merges_hand_computed_rows_writes_the_report_and_a_rerun_change
         "persons": 4,
         "reacted_to": 3,
         "future_reactions": 6.0,
-        "stable_persons": 3.0,
+        "persons_day_before": 3.0,
         "median_score_change": 5.0,
         "median_target_change": 3.0,
     }

@@ -162,7 +162,7 @@ def sybil_effect(d: Day) -> Effect:
         f"sybils: {SYBILS} accounts never seen before, each retweeting {net}:{c.sybil_target} once, moved it from "
         f"{f0:.2f} to {f1:.2f} ({f1 - f0:+.2f}); {SYBILS} established median accounts doing the same for "
         f"{net}:{c.real_target} moved it from {r0:.2f} to {r1:.2f} ({r1 - r0:+.2f}): the fresh accounts lift "
-        f"{ratio:.2f} times as much (a reactor passes on influence in proportion to the evidence that it is real).",
+        f"{ratio:.2f} times as much.",
         {"fresh_before": f0, "fresh_after": f1, "real_before": r0, "real_after": r1, "ratio": ratio},
     )
 

@@ -151,10 +151,10 @@ def markdown(ev: Evaluation, notes: list[str]) -> str:
 def stability_line(ev: Evaluation) -> str:
     """The day-to-day moves of the scores (`klout.evaluation.stability`), as a sentence."""
     c = ev.counts
-    if not c["stable_persons"]:
+    if not c["persons_day_before"]:
         return f"Stability: nobody was scored on both {ev.run_date - dt.timedelta(days=1)} and {ev.run_date}."
     return (
-        f"Stability: of the {int(c['stable_persons']):,} people scored on the day before too, the published score "
+        f"Stability: of the {int(c['persons_day_before']):,} people scored on the day before too, the published score "
         f"moved a median {c['median_score_change']:.2f} points since then, the unsmoothed one "
         f"{c['median_target_change']:.2f}."
     )

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 
 def daily_change(scores: DataFrame, run_date: dt.date) -> dict[str, float]:
-    """Over the persons of gold/scores published on `run_date` and on the day before: how many (`stable_persons`),
+    """Over the persons of gold/scores published on `run_date` and on the day before: how many (`persons_day_before`),
     and the median absolute change of the published score (`median_score_change`) and of the unsmoothed one
     (`median_target_change`), in points (NaN without such persons)."""
     today = scores.where(F.col("date") == F.lit(run_date)).select("person_id", "score", "target_score")
@@ -19,7 +19,7 @@ def daily_change(scores: DataFrame, run_date: dt.date) -> dict[str, float]:
     )
     moved = today.join(before, "person_id", "inner")
     row = moved.agg(
-        F.count(F.lit(1)).alias("stable_persons"),
+        F.count(F.lit(1)).alias("persons_day_before"),
         F.percentile_approx(F.abs(F.col("score") - F.col("_score")), 0.5, 10_000).alias("median_score_change"),
         F.percentile_approx(F.abs(F.col("target_score") - F.col("_target")), 0.5, 10_000).alias("median_target_change"),
     ).first()
