@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pyspark.sql import functions as F
 
 from klout import schemas
 from klout.features import dynamic
 from klout.graph.iterate import converge, loop_settings, persist_edges, persist_vertices, step
-from klout.graph.prior import prior_terms
 from klout.graph.trust import with_trust
 from klout.graph.window import with_reactor_attention, with_shares
 from klout.session import session_conf
@@ -48,12 +46,13 @@ def test_an_iteration_shuffles_only_its_intake_and_keeps_the_state_partitioned(s
     )
     accounts = spark.createDataFrame([("t", x, 1.0) for x in "abc"], "network string, account_id string, prior double")
     # each reactor's trust from its features (a's only: b and c get the floor)
+    profile = ["log_followers", "log_lists", "verified", "external_authority", "title_seniority", "account_age_days"]
+    profile += ["spam_follower_share", "inactive_follower_share"]  # all unknown: a bare prior
     features = spark.createDataFrame(
-        [("t", "a", 2.0, 0.0)], "network string, account_id string, reacting_days double, weighted_reactions double"
-    ).select("*", *[F.lit(None).cast("double").alias(c) for c in prior_terms(cfg) if c != "account_age_years"])
-    features = features.withColumn("account_age_days", F.lit(None).cast("double"))
-    for c in ("spam_follower_share", "inactive_follower_share"):
-        features = features.withColumn(c, F.lit(None).cast("double"))
+        [("t", "a", 2.0, 0.0, *[None] * len(profile))],
+        "network string, account_id string, reacting_days double, weighted_reactions double, "
+        + ", ".join(f"{c} double" for c in profile),
+    )
     kept = persist_edges(links, PARTITIONS, per_reactor=lambda e: with_trust(with_reactor_attention(e), features, cfg))
     # the trust join kept the edges where the repartition put them: their one exchange is the repartition's
     kept.write.format("noop").mode("overwrite").save()  # cached, so its plan is final

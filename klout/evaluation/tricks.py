@@ -78,33 +78,40 @@ def pick_cast(spark: SparkSession, cfg: Config, day: dt.date, network: str) -> C
     if top is None:
         raise InputError(f"no {network} influence on {day} to pick the cast from")
     celebrity = top["account_id"]
+    median_up = _at_or_above_median(influence)
     profiled = wh[tables.PROFILES_LATEST].read_or_empty().where(on_network).select(F.col("user_id").alias("account_id"))
-    buyers = _median_up(influence, [celebrity], 2, among=profiled)
-    ordinary = _median_up(influence, [celebrity, *buyers], 1)[0]
+    buyers = _first(median_up, [celebrity], 2, among=profiled)
+    ordinary = _first(median_up, [celebrity, *buyers], 1)[0]
     # two targets alike: consecutive by influence, each a person alone (no identity link), so that their scores
     # before the tricks are (nearly) the same
     linked = wh[tables.IDENTITIES].read_or_empty().where(on_network).select(F.col("user_id").alias("account_id"))
     alone = influence.select("account_id").join(linked, "account_id", "left_anti")
-    sybil_target, real_target = _median_up(influence, [celebrity, *buyers, ordinary], 2, among=alone)
+    sybil_target, real_target = _first(median_up, [celebrity, *buyers, ordinary], 2, among=alone)
     earlier = wh[tables.ACCOUNT_INFLUENCE].latest_before(day)
     if earlier is None:
         raise InputError(f"no graph pass before {day}: the established accounts of the sybil experiment come from it")
-    reactors = _median_up(earlier.where(on_network), [celebrity, *buyers, ordinary, sybil_target, real_target], SYBILS)
+    cast = [celebrity, *buyers, ordinary, sybil_target, real_target]
+    reactors = _first(_at_or_above_median(earlier.where(on_network)), cast, SYBILS)
     if len(reactors) < SYBILS:
         raise InputError(f"fewer than {SYBILS} {network} accounts before {day} for the sybil experiment")
     buyer, unflagged = (buyers[0], buyers[1]) if len(buyers) == 2 else (None, None)
     return Cast(network, celebrity, ordinary, buyer, unflagged, sybil_target, real_target, tuple(reactors))
 
 
-def _median_up(influence: DataFrame, skip: list[str], n: int, among: DataFrame | None = None) -> list[str]:
-    """The first `n` accounts (fewer if there are not as many) at or above the median influence, by influence then
-    id, other than `skip` and, given `among` (account_id), among those."""
+def _at_or_above_median(influence: DataFrame) -> DataFrame:
+    """The accounts of `influence` at or above its median influence (the median found by one aggregate)."""
     mid = influence.agg(F.percentile_approx("influence", 0.5, 10_000)).first()
     assert mid is not None  # a global aggregate: always exactly one row
-    up = influence.where((F.col("influence") >= mid[0]) & ~F.col("account_id").isin(skip))
+    return influence.where(F.col("influence") >= mid[0])
+
+
+def _first(accounts: DataFrame, skip: list[str], n: int, among: DataFrame | None = None) -> list[str]:
+    """The first `n` of `accounts` (fewer if there are not as many) by influence then id, other than `skip` and,
+    given `among` (account_id), among those."""
+    kept = accounts.where(~F.col("account_id").isin(skip))
     if among is not None:
-        up = up.join(among, "account_id", "inner")
-    return [r["account_id"] for r in up.orderBy("influence", "account_id").limit(n).collect()]
+        kept = kept.join(among, "account_id", "inner")
+    return [r["account_id"] for r in kept.orderBy("influence", "account_id").limit(n).collect()]
 
 
 def trick_events(spark: SparkSession, cfg: Config, day: dt.date, cast: Cast) -> DataFrame:

@@ -50,12 +50,15 @@ def raw_prior(cfg: Config) -> Column:
     return total
 
 
+def prior(cfg: Config) -> Column:
+    """The prior over a gold/features row: raw_prior / base (1 for a bare account)."""
+    return raw_prior(cfg) / F.lit(float(cfg.graph.prior.base))
+
+
 def vertices(features: DataFrame, edges: DataFrame, cfg: Config) -> DataFrame:
     """(network, account_id, prior): every account with features or an edge in the window. An account with an
     edge but no features row is a bare account: prior 1."""
-    with_prior = features.select(
-        "network", "account_id", (raw_prior(cfg) / F.lit(float(cfg.graph.prior.base))).alias("prior")
-    )
+    with_prior = features.select("network", "account_id", prior(cfg).alias("prior"))
     ends = (
         edges.select("network", F.col("actor_id").alias("account_id"))
         .unionByName(edges.select("network", F.col("target_id").alias("account_id")))

@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from klout.config import Config
-from klout.graph.prior import raw_prior
+from klout.graph.prior import prior
 
 
 def trust(cfg: Config) -> Column:
@@ -24,7 +24,7 @@ def trust(cfg: Config) -> Column:
     t = cfg.graph.trust
     history = F.greatest(F.col("reacting_days") - F.lit(1.0), F.lit(0.0)) / F.lit(float(t.history_days))
     received = F.col("weighted_reactions") / F.lit(float(t.received_weight))
-    profile = (raw_prior(cfg) / F.lit(float(cfg.graph.prior.base)) - F.lit(1.0)) / F.lit(float(t.profile))
+    profile = (prior(cfg) - F.lit(1.0)) / F.lit(float(t.profile))
     evidence = F.least(F.lit(1.0), history + received + profile)
     return F.lit(float(t.floor)) + F.lit(1.0 - float(t.floor)) * evidence
 
